@@ -1,0 +1,21 @@
+"""radam-integrations: Rectified Adam for real PyTorch training stacks.
+
+``import radam_integrations`` needs only torch and imports no training framework:
+adapters live in :mod:`radam_integrations.integrations` and import their framework
+when they are used.
+
+Example:
+    >>> import torch
+    >>> from radam_integrations import RAdam, theory
+    >>> opt = RAdam(torch.nn.Linear(3, 1).parameters(), lr=1e-3)
+    >>> theory.first_rectified_step(0.999)
+    6
+"""
+
+from __future__ import annotations
+
+from . import theory
+from ._version import __version__
+from .optim import RAdam, SparseGradientError
+
+__all__ = ["RAdam", "SparseGradientError", "__version__", "theory"]

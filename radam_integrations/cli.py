@@ -1,0 +1,133 @@
+"""The ``radam-integrations`` command.
+
+Sub-commands:
+
+* ``schedule``: print RAdam's warmup horizons for one or more ``beta2`` values.
+* ``info``: versions of torch and of the frameworks this package integrates with.
+
+Exit codes: 0 on success, 2 on bad input (with a one-line reason on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import json
+import sys
+from collections.abc import Sequence
+
+from . import theory
+from ._version import __version__
+
+
+class CLIError(Exception):
+    """A user-facing error: printed as one line, exit code 2."""
+
+
+def _fmt(value: object) -> str:
+    if value is None:
+        return "never"
+    if isinstance(value, float):
+        return f"{value:.1f}"
+    return str(value)
+
+
+def schedule_table(betas2: Sequence[float], threshold: float = 5.0) -> str:
+    """A plain-text table of :func:`radam_integrations.theory.schedule_horizons` rows."""
+    header = (
+        "beta2",
+        "rho_inf",
+        f"first rectified (rho>{threshold:g})",
+        "r_t>=0.5",
+        "r_t>=0.9",
+        "r_t>=0.99",
+        "ESS limit",
+        "untuned linear 2/(1-b2)",
+        "untuned exp tau",
+    )
+    rows = []
+    for beta2 in betas2:
+        h = theory.schedule_horizons(beta2, threshold)
+        rows.append(
+            (
+                f"{beta2:g}",
+                _fmt(h.rho_inf),
+                _fmt(h.first_rectified_step),
+                _fmt(h.r_half),
+                _fmt(h.r_90),
+                _fmt(h.r_99),
+                _fmt(h.ess_limit),
+                _fmt(h.untuned_linear_warmup),
+                _fmt(h.untuned_exponential_warmup),
+            )
+        )
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(c.rjust(w) for c, w in zip(row, widths)) for row in [header, *rows]]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _cmd_schedule(args: argparse.Namespace) -> int:
+    for beta2 in args.beta2:
+        if not 0.0 <= beta2 < 1.0:
+            raise CLIError(f"--beta2 must be in [0, 1), got {beta2}")
+    if args.json:
+        print(
+            json.dumps([theory.schedule_horizons(b, args.threshold).as_dict() for b in args.beta2], indent=2)
+        )
+    else:
+        print(schedule_table(args.beta2, args.threshold))
+    return 0
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    print(f"radam-integrations {__version__}")
+    for dist in (
+        "torch",
+        "transformers",
+        "timm",
+        "lightning",
+        "pytorch-lightning",
+        "accelerate",
+        "deepspeed",
+    ):
+        try:
+            version = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            version = "not installed"
+        print(f"  {dist:<18} {version}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="radam-integrations",
+        description="Rectified Adam for PyTorch training stacks: horizons, reports and the warmup demo.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("schedule", help="print RAdam's warmup horizons for beta2")
+    p.add_argument("--beta2", type=float, nargs="+", default=[0.99, 0.999], help="one or more beta2 values")
+    p.add_argument("--threshold", type=float, default=5.0, help="rectify when rho_t > threshold (default 5)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(func=_cmd_schedule)
+
+    p = sub.add_parser("info", help="versions of torch and the integrated frameworks")
+    p.set_defaults(func=_cmd_info)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``radam-integrations`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except CLIError as err:
+        print(f"radam-integrations {args.command}: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,5 @@
+"""The optimizer: :class:`RAdam` and its step paths (no framework imports)."""
+
+from .radam import RAdam, SparseGradientError, StepPath
+
+__all__ = ["RAdam", "SparseGradientError", "StepPath"]

@@ -1,0 +1,211 @@
+"""The multi-tensor RAdam step built from ``torch._foreach_*`` ops (``foreach=True``).
+
+Also the path for everything the one-pass step does not cover (unrectified steps,
+complex parameters, capturable mode). With default switches the arithmetic is
+torch.optim.RAdam's ``_multi_tensor_radam``, so results are bit-identical to torch's
+``foreach=True``.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+from torch.optim import Optimizer
+
+from ._rectify import device_coefficients, host_rectification
+
+
+def radam_foreach(
+    params: list[Tensor],
+    grads: list[Tensor],
+    exp_avgs: list[Tensor],
+    exp_avg_sqs: list[Tensor],
+    state_steps: list[Tensor],
+    *,
+    lr: float | Tensor,
+    beta1: float,
+    beta2: float,
+    eps: float,
+    weight_decay: float,
+    decoupled_weight_decay: bool,
+    threshold: float,
+    degenerated_to_sgd: bool,
+    maximize: bool,
+    capturable: bool,
+) -> None:
+    if not params:
+        return
+    grouped = Optimizer._group_tensors_by_device_and_dtype(
+        [params, grads, exp_avgs, exp_avg_sqs, state_steps]
+    )
+    for (g_params, g_grads, g_exp_avgs, g_exp_avg_sqs, g_steps), _ in grouped.values():
+        _increment_steps(g_steps)
+        _view_complex_as_real(g_params, g_grads, g_exp_avgs, g_exp_avg_sqs)
+        if maximize:
+            g_grads = torch._foreach_neg(g_grads)
+        hyper = dict(
+            lr=lr,
+            beta1=beta1,
+            beta2=beta2,
+            eps=eps,
+            weight_decay=weight_decay,
+            decoupled_weight_decay=decoupled_weight_decay,
+            threshold=threshold,
+            degenerated_to_sgd=degenerated_to_sgd,
+            negated_grads=maximize,
+        )
+        if capturable:
+            _device_group_step(g_params, g_grads, g_exp_avgs, g_exp_avg_sqs, g_steps, **hyper)
+        else:
+            _host_group_step(g_params, g_grads, g_exp_avgs, g_exp_avg_sqs, g_steps, **hyper)
+
+
+def _increment_steps(steps: list[Tensor]) -> None:
+    if not torch.compiler.is_compiling() and steps[0].is_cpu:
+        # A CPU scalar tensor wrapped once is faster than re-wrapping the int per tensor.
+        torch._foreach_add_(steps, torch.tensor(1.0, device="cpu"), alpha=1.0)
+    else:
+        torch._foreach_add_(steps, 1)
+
+
+def _view_complex_as_real(params: list[Tensor], *others: list[Tensor]) -> None:
+    for i, p in enumerate(params):
+        if torch.is_complex(p):
+            params[i] = torch.view_as_real(p)
+            for lst in others:
+                lst[i] = torch.view_as_real(lst[i])
+
+
+def _update_moments(
+    params: list[Tensor],
+    grads: list[Tensor],
+    exp_avgs: list[Tensor],
+    exp_avg_sqs: list[Tensor],
+    *,
+    beta1: float,
+    beta2: float,
+    weight_decay: float,
+    decoupled_weight_decay: bool,
+    negated_grads: bool,
+) -> None:
+    """L2 decay into the gradient (unless decoupled), then the two EMAs."""
+    if weight_decay != 0 and not decoupled_weight_decay:
+        if negated_grads:  # grads is already our own copy: reuse its memory
+            torch._foreach_add_(grads, params, alpha=weight_decay)
+        else:
+            grads = torch._foreach_add(grads, params, alpha=weight_decay)
+    torch._foreach_lerp_(exp_avgs, grads, 1 - beta1)
+    torch._foreach_mul_(exp_avg_sqs, beta2)
+    torch._foreach_addcmul_(exp_avg_sqs, grads, grads, 1 - beta2)
+
+
+def _host_group_step(
+    params: list[Tensor],
+    grads: list[Tensor],
+    exp_avgs: list[Tensor],
+    exp_avg_sqs: list[Tensor],
+    steps: list[Tensor],
+    *,
+    lr: float | Tensor,
+    beta1: float,
+    beta2: float,
+    eps: float,
+    weight_decay: float,
+    decoupled_weight_decay: bool,
+    threshold: float,
+    degenerated_to_sgd: bool,
+    negated_grads: bool,
+) -> None:
+    step_values = [s.item() for s in steps]
+    rects = [host_rectification(t, beta2, threshold) for t in step_values]
+    moving = [r > 0 or degenerated_to_sgd for r in rects]
+    everyone_moves = all(moving)
+
+    if weight_decay != 0 and decoupled_weight_decay:
+        movers = params if everyone_moves else [p for p, m in zip(params, moving) if m]
+        if movers:
+            torch._foreach_mul_(movers, 1 - lr * weight_decay)
+    _update_moments(
+        params,
+        grads,
+        exp_avgs,
+        exp_avg_sqs,
+        beta1=beta1,
+        beta2=beta2,
+        weight_decay=weight_decay,
+        decoupled_weight_decay=decoupled_weight_decay,
+        negated_grads=negated_grads,
+    )
+    del grads
+
+    if not everyone_moves:  # degenerated_to_sgd=False and some tensors are not rectified yet
+        keep = [i for i, m in enumerate(moving) if m]
+        if not keep:
+            return
+        params, exp_avgs, exp_avg_sqs = ([lst[i] for i in keep] for lst in (params, exp_avgs, exp_avg_sqs))
+        step_values, rects = [step_values[i] for i in keep], [rects[i] for i in keep]
+
+    bias_correction1 = [1 - beta1**t for t in step_values]
+    unrect_step = [(lr * (0 if r > 0 else 1.0) / bc) * -1 for r, bc in zip(rects, bias_correction1)]
+    rect_step = [
+        ((1 - beta2**t) ** 0.5) * (lr * r / bc) * -1 for t, r, bc in zip(step_values, rects, bias_correction1)
+    ]
+
+    # buffer = rect_step / (sqrt(v) + eps) + unrect_step   (rect_step = -0.0 gives 1/-inf = -0.0)
+    buffer = torch._foreach_sqrt(exp_avg_sqs)
+    torch._foreach_add_(buffer, eps)
+    torch._foreach_div_(buffer, rect_step)
+    torch._foreach_reciprocal_(buffer)
+    torch._foreach_add_(buffer, unrect_step)
+    torch._foreach_addcmul_(params, exp_avgs, buffer)
+
+
+def _device_group_step(
+    params: list[Tensor],
+    grads: list[Tensor],
+    exp_avgs: list[Tensor],
+    exp_avg_sqs: list[Tensor],
+    steps: list[Tensor],
+    *,
+    lr: float | Tensor,
+    beta1: float,
+    beta2: float,
+    eps: float,
+    weight_decay: float,
+    decoupled_weight_decay: bool,
+    threshold: float,
+    degenerated_to_sgd: bool,
+    negated_grads: bool,
+) -> None:
+    """Capturable variant: per-tensor scalars stay on the device; no branch depends on data."""
+    c = device_coefficients(
+        torch.stack(steps),
+        beta1=beta1,
+        beta2=beta2,
+        threshold=threshold,
+        degenerated_to_sgd=degenerated_to_sgd,
+    )
+    if weight_decay != 0 and decoupled_weight_decay:
+        torch._foreach_mul_(params, list((1 - lr * weight_decay * c.moves).unbind(0)))
+    _update_moments(
+        params,
+        grads,
+        exp_avgs,
+        exp_avg_sqs,
+        beta1=beta1,
+        beta2=beta2,
+        weight_decay=weight_decay,
+        decoupled_weight_decay=decoupled_weight_decay,
+        negated_grads=negated_grads,
+    )
+    del grads
+
+    unrect_step = -lr * torch.where(c.rectified, torch.zeros_like(c.rect), c.moves) / c.bias_correction1
+    rect_step = -lr * c.rect * c.bias_correction2.sqrt() / c.bias_correction1
+
+    buffer = torch._foreach_sqrt(exp_avg_sqs)
+    torch._foreach_add_(buffer, eps)
+    torch._foreach_div_(buffer, list(rect_step.unbind(0)))
+    torch._foreach_reciprocal_(buffer)
+    torch._foreach_add_(buffer, list(unrect_step.unbind(0)))
+    torch._foreach_addcmul_(params, exp_avgs, buffer)

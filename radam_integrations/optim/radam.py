@@ -1,0 +1,347 @@
+"""``radam_integrations.RAdam``: torch.optim.RAdam's numbers and state, the official switches."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Iterable
+from typing import Any, Literal
+
+import torch
+from torch import Tensor
+from torch.optim import Optimizer
+
+from ._foreach import radam_foreach
+from ._rectify import MIN_RECTIFY_RHO
+from ._single_tensor import radam_single_tensor
+
+__all__ = ["RAdam", "SparseGradientError", "StepPath"]
+
+StepPath = Literal["single_tensor", "foreach", "fused"]
+
+# Options torch.optim.RAdam does not have. Missing from a loaded state_dict (one saved by
+# torch's optimizer), they are filled from this optimizer's own constructor arguments.
+_EXTRA_GROUP_OPTIONS = ("threshold", "degenerated_to_sgd", "fused")
+
+
+class SparseGradientError(TypeError, RuntimeError):
+    """A parameter has a sparse gradient; RAdam has no sparse form.
+
+    Subclasses both :class:`TypeError` (the gradient is of the wrong kind) and
+    :class:`RuntimeError` (what ``torch.optim.RAdam`` raises), so either ``except`` works.
+    """
+
+
+def _scalar_dtype() -> torch.dtype:
+    # As torch: the step counter is float64 only when the default dtype is float64.
+    return torch.float64 if torch.get_default_dtype() == torch.float64 else torch.float32
+
+
+def _foreach_supported_devices() -> list[str]:
+    from torch.utils._foreach_utils import _get_foreach_kernels_supported_devices
+
+    return _get_foreach_kernels_supported_devices()
+
+
+class RAdam(Optimizer):
+    r"""Rectified Adam (Liu et al., ICLR 2020), a drop-in for :class:`torch.optim.RAdam`.
+
+    With its defaults this optimizer produces ``torch.optim.RAdam``'s numbers and keeps
+    the same state layout (per parameter: ``step``, ``exp_avg``, ``exp_avg_sq``), so a
+    ``state_dict`` saved by either optimizer loads into the other and training continues
+    the same way. On top it offers the switches of the authors' implementation and a
+    one-pass step.
+
+    The update at step ``t`` (``rho_t``, ``r_t`` as in :mod:`radam_integrations.theory`)::
+
+        m_t = b1 m + (1 - b1) g          v_t = b2 v + (1 - b2) g^2       m_hat = m_t / (1 - b1^t)
+        rho_t > threshold:  theta -= lr * r_t * m_hat * sqrt(1 - b2^t) / (sqrt(v_t) + eps)
+        otherwise:          theta -= lr * m_hat      (degenerated_to_sgd=True, torch's behaviour)
+                            theta unchanged          (degenerated_to_sgd=False, the official default)
+
+    Args:
+        params: parameters or parameter groups (dicts), as for any torch optimizer.
+        lr: learning rate (a float, or a 1-element tensor).
+        betas: ``(beta1, beta2)`` decay rates of the first and second moment, each in ``[0, 1)``.
+        eps: added to ``sqrt(v_t)`` in the denominator (not to ``v_hat``: torch's convention).
+        weight_decay: decay coefficient. L2 (added to the gradient) unless
+            ``decoupled_weight_decay``.
+        decoupled_weight_decay: AdamW-style decay ``theta *= 1 - lr * weight_decay`` ("RAdamW").
+            With ``degenerated_to_sgd=False`` it is applied only on steps that update the
+            parameter, as in the official implementation.
+        threshold: a step is rectified when ``rho_t > threshold``. 5 is torch's rule (first
+            rectified step 6 for ``b2 = 0.999``), 4 the paper's (step 5). ``r_t`` only exists
+            for ``rho_t > 4``, so values below 4 act as 4.
+        degenerated_to_sgd: on unrectified steps take an SGD-with-momentum step
+            (``True``, torch) or leave the parameters alone (``False``, the official code's
+            default). The moments advance either way.
+        maximize: maximize the objective instead of minimizing it.
+        foreach: use the multi-tensor (``torch._foreach_*``) path. ``None`` picks it
+            whenever every parameter lives on a device with foreach kernels.
+        fused: use the one-pass step (see the README's "Which step runs"). ``None`` picks it
+            where it is available and gives the same numbers; ``True`` requires it.
+        capturable: keep the step count on the parameters' device and avoid every host
+            synchronisation and data-dependent branch (CUDA graphs, ``torch.compile``, XLA).
+
+    Example:
+        >>> import torch
+        >>> from radam_integrations import RAdam
+        >>> model = torch.nn.Linear(4, 2)
+        >>> opt = RAdam(model.parameters(), lr=1e-3, weight_decay=0.01, decoupled_weight_decay=True)
+        >>> loss = model(torch.randn(8, 4)).pow(2).mean()
+        >>> loss.backward()
+        >>> opt.step()
+        >>> sorted(opt.state[model.weight])
+        ['exp_avg', 'exp_avg_sq', 'step']
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Tensor] | Iterable[dict[str, Any]],
+        lr: float | Tensor = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        decoupled_weight_decay: bool = False,
+        *,
+        threshold: float = 5.0,
+        degenerated_to_sgd: bool = True,
+        maximize: bool = False,
+        foreach: bool | None = None,
+        fused: bool | None = None,
+        capturable: bool = False,
+    ) -> None:
+        _validate_hyperparameters(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, threshold=threshold)
+        if foreach and fused:
+            raise ValueError(
+                "foreach=True and fused=True were both given: choose one step path "
+                "(or leave both as None to let RAdam pick)"
+            )
+        if fused and capturable:
+            raise ValueError(
+                "fused=True cannot be combined with capturable=True: the one-pass step reads the step "
+                "count on the host. Use capturable=True with fused=None (the foreach path then runs)."
+            )
+        defaults = {
+            "lr": lr,
+            "betas": betas,
+            "eps": eps,
+            "weight_decay": weight_decay,
+            "maximize": maximize,
+            "foreach": foreach,
+            "capturable": capturable,
+            "decoupled_weight_decay": decoupled_weight_decay,
+            "differentiable": False,
+            "threshold": threshold,
+            "degenerated_to_sgd": degenerated_to_sgd,
+            "fused": fused,
+        }
+        super().__init__(params, defaults)
+        if threshold < MIN_RECTIFY_RHO:
+            warnings.warn(
+                f"threshold={threshold} is below 4: r_t is only defined for rho_t > 4, so steps with "
+                "rho_t <= 4 stay unrectified (threshold=4 is the paper's rule, 5 torch's).",
+                stacklevel=2,
+            )
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add a parameter group; its options are validated like the constructor's."""
+        _validate_hyperparameters(
+            **{
+                k: param_group[k]
+                for k in ("lr", "betas", "eps", "weight_decay", "threshold")
+                if k in param_group
+            }
+        )
+        super().add_param_group(param_group)
+        if param_group.get("fused", self.defaults.get("fused")):
+            _check_fused_supported(self.param_groups[-1]["params"])
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("foreach", None)
+            group.setdefault("maximize", False)
+            group.setdefault("differentiable", False)
+            group.setdefault("decoupled_weight_decay", False)
+            group.setdefault("capturable", False)
+            for key in _EXTRA_GROUP_OPTIONS:
+                group.setdefault(key, self.defaults[key])
+            for p in group["params"]:
+                p_state = self.state.get(p, {})
+                if len(p_state) != 0 and not torch.is_tensor(p_state["step"]):
+                    step_val = float(p_state["step"])
+                    device = p.device if group["capturable"] else None
+                    p_state["step"] = torch.tensor(step_val, dtype=_scalar_dtype(), device=device)
+
+    def _init_group(
+        self,
+        group: dict[str, Any],
+        params: list[Tensor],
+        grads: list[Tensor],
+        exp_avgs: list[Tensor],
+        exp_avg_sqs: list[Tensor],
+        state_steps: list[Tensor],
+    ) -> None:
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            if p.grad.is_sparse:
+                raise SparseGradientError(
+                    f"RAdam got a sparse gradient for a parameter of shape {tuple(p.shape)}; RAdam has no "
+                    "sparse form. Use dense gradients (e.g. nn.Embedding(sparse=False)) "
+                    "or torch.optim.SparseAdam."
+                )
+            params.append(p)
+            grads.append(p.grad)
+            state = self.state[p]
+            if len(state) == 0:
+                state["step"] = (
+                    torch.zeros((), dtype=_scalar_dtype(), device=p.device)
+                    if group["capturable"]
+                    else torch.tensor(0.0, dtype=_scalar_dtype())
+                )
+                state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+                state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+            exp_avgs.append(state["exp_avg"])
+            exp_avg_sqs.append(state["exp_avg_sq"])
+            state_steps.append(state["step"])
+
+    def step(self, closure: Callable[[], float] | None = None) -> float | None:  # type: ignore[override]
+        """Perform one optimization step.
+
+        Args:
+            closure: optional callable that re-evaluates the model and returns the loss.
+
+        Returns:
+            The closure's loss, or ``None`` without a closure.
+        """
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        with torch.no_grad():
+            for group in self.param_groups:
+                self._step_group(group)
+        return loss
+
+    def _step_group(self, group: dict[str, Any]) -> None:
+        if group["differentiable"]:
+            raise ValueError(
+                "differentiable=True is not supported by radam_integrations.RAdam; "
+                "use torch.optim.RAdam(differentiable=True) for higher-order optimization"
+            )
+        params: list[Tensor] = []
+        grads: list[Tensor] = []
+        exp_avgs: list[Tensor] = []
+        exp_avg_sqs: list[Tensor] = []
+        state_steps: list[Tensor] = []
+        self._init_group(group, params, grads, exp_avgs, exp_avg_sqs, state_steps)
+        if not params:
+            return
+        beta1, beta2 = group["betas"]
+        capturable = group["capturable"]
+        lr = group["lr"]
+        if isinstance(lr, Tensor) and not capturable:
+            # Host paths read a tensor lr once per step (they synchronise on the step count anyway).
+            lr = lr.item()
+        path = self._select_path(group, params)
+        if path == "fused":
+            raise NotImplementedError("the one-pass (fused) step is not available yet; use fused=None")
+        impl = radam_foreach if path == "foreach" else radam_single_tensor
+        impl(
+            params,
+            grads,
+            exp_avgs,
+            exp_avg_sqs,
+            state_steps,
+            lr=lr,
+            beta1=beta1,
+            beta2=beta2,
+            eps=group["eps"],
+            weight_decay=group["weight_decay"],
+            decoupled_weight_decay=group["decoupled_weight_decay"],
+            threshold=group["threshold"],
+            degenerated_to_sgd=group["degenerated_to_sgd"],
+            maximize=group["maximize"],
+            capturable=capturable,
+        )
+
+    def _select_path(self, group: dict[str, Any], params: list[Tensor]) -> StepPath:
+        """The one place that decides which step implementation runs for a group."""
+        if group["fused"]:
+            return "fused"
+        foreach = group["foreach"]
+        if foreach is None:
+            if torch.compiler.is_compiling():
+                foreach = True
+            else:
+                supported = _foreach_supported_devices()
+                foreach = all(
+                    type(p) in (Tensor, torch.nn.Parameter) and p.device.type in supported for p in params
+                )
+        return "foreach" if foreach else "single_tensor"
+
+    def step_path(self, group_index: int = 0) -> StepPath:
+        """Which step implementation the next step of ``param_groups[group_index]`` will use."""
+        group = self.param_groups[group_index]
+        params = [p for p in group["params"] if p.grad is not None] or list(group["params"])
+        return self._select_path(group, params)
+
+
+def _validate_hyperparameters(
+    *,
+    lr: float | Tensor = 1e-3,
+    betas: tuple[float, float] = (0.9, 0.999),
+    eps: float = 1e-8,
+    weight_decay: float = 0.0,
+    threshold: float = 5.0,
+) -> None:
+    if isinstance(lr, Tensor):
+        if lr.numel() != 1:
+            raise ValueError(
+                f"lr: a tensor learning rate must have exactly one element, got shape {tuple(lr.shape)}"
+            )
+        lr_value = float(lr.detach().reshape(()).item()) if lr.device.type != "meta" else 0.0
+    elif isinstance(lr, (int, float)) and not isinstance(lr, bool):
+        lr_value = float(lr)
+    else:
+        raise TypeError(f"lr must be a float or a 1-element tensor, got {type(lr).__name__}")
+    if not lr_value >= 0.0:
+        raise ValueError(f"lr must be >= 0, got {lr_value}")
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+    for index, beta in enumerate(betas):
+        if isinstance(beta, Tensor):
+            raise TypeError(f"betas[{index}] must be a float, got a tensor; tensor betas are not supported")
+        if isinstance(beta, bool) or not isinstance(beta, (int, float)):
+            raise TypeError(f"betas[{index}] must be a float, got {type(beta).__name__}")
+        if not 0.0 <= beta < 1.0:
+            raise ValueError(f"betas[{index}] must be in [0, 1), got {beta}")
+    if isinstance(eps, bool) or not isinstance(eps, (int, float)):
+        raise TypeError(f"eps must be a float, got {type(eps).__name__}")
+    if not eps >= 0.0:
+        raise ValueError(f"eps must be >= 0, got {eps}")
+    if isinstance(weight_decay, bool) or not isinstance(weight_decay, (int, float)):
+        raise TypeError(f"weight_decay must be a float, got {type(weight_decay).__name__}")
+    if not weight_decay >= 0.0:
+        raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
+        raise TypeError(f"threshold must be a float, got {type(threshold).__name__}")
+    if not math.isfinite(threshold) or threshold < 0:
+        raise ValueError(
+            f"threshold must be a finite number >= 0 (rectify when rho_t > threshold; 5 is torch's, "
+            f"4 the paper's), got {threshold}"
+        )
+
+
+def _check_fused_supported(params: Iterable[Tensor]) -> None:
+    from torch.utils._foreach_utils import _get_fused_kernels_supported_devices
+
+    devices = _get_fused_kernels_supported_devices()
+    for p in params:
+        if p.device.type not in devices or not torch.is_floating_point(p):
+            raise ValueError(
+                f"fused=True needs floating-point (not complex) parameters on one of {sorted(set(devices))}; "
+                f"got a {p.dtype} parameter on {p.device.type}. Pass fused=None to fall back automatically."
+            )

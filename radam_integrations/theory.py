@@ -1,0 +1,374 @@
+"""The mathematics of RAdam's rectification, as plain functions on floats.
+
+Everything here is closed-form and dependency-free (only :mod:`math`), so it can be
+used in configuration code, in tests, and in the warmup detector alike. Each formula
+lives here once; the optimizer and the detector call these functions rather than
+re-deriving them.
+
+Notation follows Liu et al. (ICLR 2020), "On the Variance of the Adaptive Learning
+Rate and Beyond":
+
+* ``beta2`` is Adam's second-moment decay, ``t`` the (1-based) step count.
+* ``rho_inf = 2 / (1 - beta2) - 1`` is the maximum length of the approximated simple
+  moving average (SMA) that the exponential moving average of ``g^2`` corresponds to.
+* ``rho_t = rho_inf - 2 t beta2^t / (1 - beta2^t)`` is that length after ``t`` steps.
+* ``psi_t = sqrt((1 - beta2^t) / v_t)`` is the adaptive learning rate. Under the
+  paper's model (``g ~ N(0, sigma^2)``) ``psi_t^2`` is scaled-inverse-chi-square with
+  ``rho_t`` degrees of freedom; its variance is infinite for ``rho_t <= 2`` and the
+  first-order approximation of ``Var[psi_t]`` only exists for ``rho_t > 4``.
+* ``r_t = sqrt(((rho_t - 4)(rho_t - 2) rho_inf) / ((rho_inf - 4)(rho_inf - 2) rho_t))``
+  is the rectification term: it rescales ``Var[psi_t]`` to its limit ``Var[psi_inf]``.
+
+Example:
+    >>> from radam_integrations import theory
+    >>> round(theory.rho_inf(0.999), 9)
+    1999.0
+    >>> theory.first_rectified_step(0.999)              # torch / official code: rho_t > 5
+    6
+    >>> theory.first_rectified_step(0.999, threshold=4)  # the paper: rho_t > 4
+    5
+    >>> theory.untuned_linear_warmup(0.999)              # Ma & Yarats: 2 / (1 - beta2), rounded
+    2000
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+__all__ = [
+    "ScheduleHorizons",
+    "effective_sample_size",
+    "ema_weight_sq_sum",
+    "first_rectified_step",
+    "lagged_weight_diff_sq",
+    "logpsi_noise",
+    "logpsi_noise_floor",
+    "psi_variance",
+    "psi_variance_first_order",
+    "r_t",
+    "rect_from_rho",
+    "rectification",
+    "rho_inf",
+    "rho_t",
+    "schedule_horizons",
+    "steps_until_rectification",
+    "suggested_warmup_steps",
+    "untuned_exponential_warmup",
+    "untuned_linear_warmup",
+    "untuned_warmup_factor",
+    "variance_ratio",
+]
+
+
+def _check_beta2(beta2: float) -> None:
+    if not (0.0 <= beta2 < 1.0) or not math.isfinite(beta2):
+        raise ValueError(f"beta2 must be in [0, 1), got {beta2!r}")
+
+
+def _check_step(t: float) -> None:
+    if not t >= 1:
+        raise ValueError(f"the step count t must be >= 1 (steps are 1-based), got {t!r}")
+
+
+def rho_inf(beta2: float) -> float:
+    """Maximum SMA length: ``rho_inf = 2 / (1 - beta2) - 1``.
+
+    >>> round(rho_inf(0.99), 9)
+    199.0
+    """
+    _check_beta2(beta2)
+    return 2.0 / (1.0 - beta2) - 1.0
+
+
+def rho_t(t: float, beta2: float) -> float:
+    """SMA length after ``t`` steps: ``rho_t = rho_inf - 2 t beta2^t / (1 - beta2^t)``.
+
+    ``rho_1 = 1`` for every ``beta2`` and ``rho_t`` increases to ``rho_inf``.
+    ``beta2 = 0`` (no averaging) gives ``rho_t = 1`` for all ``t``.
+
+    The arithmetic is evaluated in exactly the order ``torch.optim.RAdam`` uses, so that
+    :class:`radam_integrations.RAdam` (which calls this function) reproduces torch's
+    numbers bit for bit.
+
+    >>> round(rho_t(1, 0.999), 6)
+    1.0
+    >>> round(rho_t(5, 0.999), 4)   # just under 5: torch's threshold is first passed at t = 6
+    4.996
+    """
+    _check_beta2(beta2)
+    _check_step(t)
+    bt = beta2**t
+    return rho_inf(beta2) - 2 * t * bt / (1 - bt)
+
+
+def rect_from_rho(rho: float, rho_max: float) -> float:
+    """``r_t`` from the SMA lengths: ``sqrt((rho-4)(rho-2) rho_inf / ((rho_inf-4)(rho_inf-2) rho))``.
+
+    Only meaningful for ``rho > 4`` (the caller checks); evaluated in torch's order.
+    """
+    return ((rho - 4) * (rho - 2) * rho_max / ((rho_max - 4) * (rho_max - 2) * rho)) ** 0.5
+
+
+def r_t(t: float, beta2: float) -> float:
+    """Rectification term ``r_t`` (0.0 where it is undefined, i.e. ``rho_t <= 4``).
+
+    ``r_t`` is in ``[0, 1)``, increases with ``t`` and tends to 1. It is the factor RAdam
+    multiplies Adam's step by once the variance of the adaptive learning rate is
+    tractable. Where ``rho_t <= 4`` the variance is divergent and no rectified step
+    exists: this returns 0.0 there (RAdam takes an SGD-with-momentum step or no step).
+
+    >>> r_t(5, 0.999) > 0        # defined (rho_5 > 4) ...
+    True
+    >>> round(r_t(556, 0.999), 3)   # ... and about 0.5 after 0.55 / (1 - beta2) steps
+    0.5
+    """
+    rho = rho_t(t, beta2)
+    rho_max = rho_inf(beta2)
+    if rho <= 4.0 or rho_max <= 4.0:
+        return 0.0
+    return rect_from_rho(rho, rho_max)
+
+
+rectification = r_t
+"""Alias of :func:`r_t` with a descriptive name."""
+
+
+def variance_ratio(t: float, beta2: float) -> float:
+    """``Var[psi_t] / Var[psi_inf]`` in the first-order approximation, ``1 / r_t^2``.
+
+    Infinite where ``rho_t <= 4``.
+    """
+    r = r_t(t, beta2)
+    return math.inf if r == 0.0 else 1.0 / (r * r)
+
+
+def psi_variance(rho: float, sigma: float = 1.0) -> float:
+    """Exact ``Var[psi]`` when ``psi^2`` is scaled-inv-chi^2 with ``rho`` degrees of freedom.
+
+    With ``psi^2 = rho / (sigma^2 chi^2_rho)``::
+
+        Var[psi] = sigma^-2 (rho / (rho - 2) - (rho / 2) (Gamma((rho - 1)/2) / Gamma(rho/2))^2)
+
+    which equals the paper's form ``sigma^-2 (rho/(rho-2) - rho 2^(2 rho - 5) / pi
+    B((rho-1)/2, (rho-1)/2)^2)`` by Legendre's duplication formula. Infinite for
+    ``rho <= 2``; decreasing in ``rho``.
+
+    >>> round(psi_variance(5.0), 4)
+    0.252
+    """
+    if sigma <= 0:
+        raise ValueError(f"sigma must be > 0, got {sigma!r}")
+    if rho <= 2.0:
+        return math.inf
+    log_ratio = math.lgamma((rho - 1.0) / 2.0) - math.lgamma(rho / 2.0)
+    mean_sq = 0.5 * rho * math.exp(2.0 * log_ratio)
+    return (rho / (rho - 2.0) - mean_sq) / sigma**2
+
+
+def psi_variance_first_order(rho: float, sigma: float = 1.0) -> float:
+    """First-order (delta-method) ``Var[psi] ~ rho / (2 (rho - 2)(rho - 4) sigma^2)``.
+
+    This is the approximation RAdam's ``r_t`` is built from:
+    ``r_t^2 = first_order(rho_inf) / first_order(rho_t)`` exactly. It overestimates the
+    exact variance (3.3x at ``rho = 5``, 1.14x at 20, 1.02x at 100). Infinite for
+    ``rho <= 4``.
+    """
+    if sigma <= 0:
+        raise ValueError(f"sigma must be > 0, got {sigma!r}")
+    if rho <= 4.0:
+        return math.inf
+    return rho / (2.0 * (rho - 2.0) * (rho - 4.0) * sigma**2)
+
+
+def ema_weight_sq_sum(t: float, beta2: float) -> float:
+    """``sum_s w_s^2`` for the bias-corrected EMA weights ``w_s = (1-b2) b2^(t-s) / (1-b2^t)``.
+
+    Closed form ``((1 - b2) / (1 - b2^t))^2 (1 - b2^(2t)) / (1 - b2^2)``.
+    """
+    _check_beta2(beta2)
+    _check_step(t)
+    if beta2 == 0.0:
+        return 1.0
+    a = (1.0 - beta2) / -math.expm1(t * math.log(beta2))
+    return a * a * _geom_sq(t, beta2)
+
+
+def _geom_sq(n: float, beta2: float) -> float:
+    """``sum_{j=0}^{n-1} b2^(2j) = (1 - b2^(2n)) / (1 - b2^2)`` (0 for ``n <= 0``)."""
+    if n <= 0:
+        return 0.0
+    if beta2 == 0.0:
+        return 1.0
+    return -math.expm1(2.0 * n * math.log(beta2)) / (1.0 - beta2 * beta2)
+
+
+def effective_sample_size(t: float, beta2: float) -> float:
+    """Effective sample size ``1 / sum_s w_s^2`` of the bias-corrected EMA of ``g^2``.
+
+    ``ESS_1 = 1``; ``ESS_t -> (1 + b2) / (1 - b2)`` (1999 for ``b2 = 0.999``). The spread of
+    ``log psi`` from sampling noise is about ``sqrt(c^2 / (4 ESS_t))`` with
+    ``c^2 = Var[g^2] / E[g^2]^2`` (see :func:`logpsi_noise`).
+
+    >>> round(effective_sample_size(1, 0.999), 9)
+    1.0
+    """
+    return 1.0 / ema_weight_sq_sum(t, beta2)
+
+
+def lagged_weight_diff_sq(t: float, k: float, beta2: float) -> float:
+    """``H(t, k) = sum_s (w_s^(t) - w_s^(t-k))^2`` for bias-corrected EMA weights.
+
+    ``w^(t)`` are the weights of the average after ``t`` steps and ``w^(t-k)`` those
+    ``k`` steps earlier (zero for samples ``s > t - k``). For iid ``g^2`` with relative
+    variance ``c^2``, ``Var[log v_hat_t - log v_hat_(t-k)] ~ c^2 H(t, k)``: the warmup
+    detector inverts this to estimate ``c^2`` from the observed drift of ``log psi``.
+
+    Closed form: with ``a_n = (1 - b2) / (1 - b2^n)`` and ``G(n) = (1 - b2^(2n)) / (1 - b2^2)``,
+    ``H = (a_t b2^k - a_(t-k))^2 G(t - k) + a_t^2 G(k)``.
+    """
+    _check_beta2(beta2)
+    _check_step(t)
+    if not 0 < k <= t:
+        raise ValueError(f"the lag k must satisfy 0 < k <= t, got k={k!r}, t={t!r}")
+    if beta2 == 0.0:
+        return 2.0 if k < t else 1.0
+    a_t = (1.0 - beta2) / -math.expm1(t * math.log(beta2))
+    head = 0.0
+    if t - k > 0:
+        a_prev = (1.0 - beta2) / -math.expm1((t - k) * math.log(beta2))
+        head = (a_t * beta2**k - a_prev) ** 2 * _geom_sq(t - k, beta2)
+    return head + a_t * a_t * _geom_sq(k, beta2)
+
+
+def logpsi_noise(c2: float, t: float, beta2: float) -> float:
+    """Sampling std of ``log psi_t`` (about the relative std of ``psi_t``): ``sqrt(c^2 / (4 ESS_t))``."""
+    return math.sqrt(max(c2, 0.0) / (4.0 * effective_sample_size(t, beta2)))
+
+
+def logpsi_noise_floor(c2: float, beta2: float) -> float:
+    """Stationary limit of :func:`logpsi_noise`: ``sqrt(c^2 (1 - b2) / (4 (1 + b2)))``."""
+    _check_beta2(beta2)
+    return math.sqrt(max(c2, 0.0) * (1.0 - beta2) / (4.0 * (1.0 + beta2)))
+
+
+def _first_step_where(predicate, upper_hint: int = 8, limit: int = 10**12) -> int | None:
+    """Smallest integer ``t >= 1`` with ``predicate(t)`` for a monotone predicate."""
+    hi = max(1, upper_hint)
+    while not predicate(hi):
+        if hi >= limit:
+            return None
+        hi *= 2
+    lo = 0  # predicate(lo) is treated as False
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if predicate(mid):
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def first_rectified_step(beta2: float, threshold: float = 5.0) -> int | None:
+    """First step ``t`` at which RAdam rectifies, i.e. ``rho_t > threshold``.
+
+    ``threshold=5`` is torch's rule (and, in practice, the official code's ``>= 5``),
+    ``threshold=4`` the paper's. Returns ``None`` when ``rho_inf <= threshold`` (for
+    example ``beta2 <= 0.6`` with the default threshold): RAdam then never rectifies.
+    """
+    if not math.isfinite(threshold):
+        raise ValueError(f"threshold must be finite, got {threshold!r}")
+    if rho_inf(beta2) <= threshold:
+        return None
+    return _first_step_where(lambda t: rho_t(t, beta2) > threshold)
+
+
+def steps_until_rectification(x: float, beta2: float) -> int | None:
+    """First step at which ``r_t >= x`` (``x`` in ``(0, 1)``); ``None`` if never.
+
+    ``r_t < 1`` for every finite ``t``, so ``x >= 1`` is never reached.
+
+    >>> [steps_until_rectification(x, 0.999) for x in (0.5, 0.9, 0.99)]
+    [556, 2737, 5654]
+    """
+    if not x > 0.0:
+        raise ValueError(f"x must be > 0, got {x!r}")
+    if x >= 1.0 or rho_inf(beta2) <= 4.0:
+        return None
+    return _first_step_where(lambda t: r_t(t, beta2) >= x)
+
+
+def untuned_linear_warmup(beta2: float) -> int:
+    """Ma & Yarats' (2021) untuned linear warmup length ``2 / (1 - beta2)``, rounded.
+
+    ``round`` rather than ``int``: ``2 / (1 - 0.999)`` is 1999.9999999999982 in floating point.
+    """
+    _check_beta2(beta2)
+    return round(2.0 / (1.0 - beta2))
+
+
+def untuned_exponential_warmup(beta2: float) -> int:
+    """Time constant ``1 / (1 - beta2)`` (rounded) of Ma & Yarats' untuned exponential warmup."""
+    _check_beta2(beta2)
+    return round(1.0 / (1.0 - beta2))
+
+
+def untuned_warmup_factor(t: float, beta2: float, kind: str = "linear") -> float:
+    """Learning-rate multiplier of the untuned warmup at (1-based) step ``t``.
+
+    ``"linear"``: ``min(1, t / (2 / (1 - b2)))``; ``"exponential"``: ``1 - exp(-(1 - b2) t)``.
+    """
+    _check_step(t)
+    if kind == "linear":
+        return min(1.0, t / untuned_linear_warmup(beta2))
+    if kind == "exponential":
+        _check_beta2(beta2)
+        return -math.expm1(-(1.0 - beta2) * t)
+    raise ValueError(f"kind must be 'linear' or 'exponential', got {kind!r}")
+
+
+def suggested_warmup_steps(settled_step: int, beta2: float, minimum: int = 10) -> int:
+    """Linear warmup length for a measured settled step ``T``: ``clip(2 T, minimum, 2/(1-b2))``.
+
+    A linear ramp over ``2 T`` steps withholds the same total learning rate
+    (``sum_t (1 - omega_t)``) as a hard switch at ``T``; the untuned rule caps it.
+    """
+    if settled_step < 0:
+        raise ValueError(f"settled_step must be >= 0, got {settled_step!r}")
+    cap = untuned_linear_warmup(beta2)
+    return int(min(max(2 * settled_step, minimum), max(cap, minimum)))
+
+
+@dataclass(frozen=True)
+class ScheduleHorizons:
+    """Characteristic step counts of RAdam / Adam warmup for one ``beta2``."""
+
+    beta2: float
+    threshold: float
+    rho_inf: float
+    first_rectified_step: int | None
+    r_half: int | None
+    r_90: int | None
+    r_99: int | None
+    ess_limit: float
+    untuned_linear_warmup: int
+    untuned_exponential_warmup: int
+
+    def as_dict(self) -> dict[str, float | int | None]:
+        return asdict(self)
+
+
+def schedule_horizons(beta2: float, threshold: float = 5.0) -> ScheduleHorizons:
+    """All the horizons for ``beta2`` in one record (used by ``radam-integrations schedule``)."""
+    return ScheduleHorizons(
+        beta2=beta2,
+        threshold=threshold,
+        rho_inf=rho_inf(beta2),
+        first_rectified_step=first_rectified_step(beta2, threshold),
+        r_half=steps_until_rectification(0.5, beta2),
+        r_90=steps_until_rectification(0.9, beta2),
+        r_99=steps_until_rectification(0.99, beta2),
+        ess_limit=(1.0 + beta2) / (1.0 - beta2),
+        untuned_linear_warmup=untuned_linear_warmup(beta2),
+        untuned_exponential_warmup=untuned_exponential_warmup(beta2),
+    )

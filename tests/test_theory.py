@@ -1,0 +1,220 @@
+"""radam_integrations.theory against hand-computed values, direct sums and seeded Monte Carlo."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+
+import numpy as np
+import pytest
+
+from radam_integrations import theory
+from radam_integrations.cli import main as cli_main
+
+
+@pytest.mark.parametrize("beta2", [0.9, 0.99, 0.999, 0.9999])
+def test_rho_boundary_values(beta2: float) -> None:
+    assert theory.rho_inf(beta2) == pytest.approx(2 / (1 - beta2) - 1, rel=1e-15)
+    assert theory.rho_t(1, beta2) == pytest.approx(1.0, abs=1e-9)
+    # Hand derivation: rho_2 = (1 + 3 b2) / (1 + b2). torch's formula subtracts two numbers
+    # of size rho_inf, so float64 leaves an absolute error of order eps * rho_inf^2.
+    cancellation = 2.2e-16 * theory.rho_inf(beta2) ** 2
+    assert theory.rho_t(2, beta2) == pytest.approx((1 + 3 * beta2) / (1 + beta2), abs=cancellation)
+    assert theory.rho_t(10**7, beta2) == pytest.approx(theory.rho_inf(beta2), rel=1e-12)
+
+
+def test_rho_t_increases_towards_rho_inf() -> None:
+    values = [theory.rho_t(t, 0.999) for t in range(1, 3000, 7)]
+    assert all(a < b for a, b in itertools.pairwise(values))
+    assert values[-1] < theory.rho_inf(0.999)
+
+
+def test_rectification_hand_values() -> None:
+    # r_t is 0 where undefined (rho_t <= 4), in (0, 1) after, and 1 in the limit.
+    assert theory.r_t(4, 0.999) == 0.0
+    assert 0.0 < theory.r_t(5, 0.999) < theory.r_t(6, 0.999) < 1.0
+    assert theory.rect_from_rho(1999.0, 1999.0) == pytest.approx(1.0, rel=1e-15)
+    # rho = 5, rho_inf = 1999 by hand: sqrt(1 * 3 * 1999 / (1995 * 1997 * 5)).
+    assert theory.rect_from_rho(5.0, 1999.0) == pytest.approx(
+        math.sqrt(3 * 1999 / (1995 * 1997 * 5)), rel=1e-14
+    )
+    assert theory.rectification is theory.r_t
+
+
+@pytest.mark.parametrize("t", [5, 6, 10, 100, 1000, 10000])
+def test_r_t_squared_is_ratio_of_first_order_variances(t: int) -> None:
+    beta2 = 0.999
+    ratio = theory.psi_variance_first_order(theory.rho_inf(beta2)) / theory.psi_variance_first_order(
+        theory.rho_t(t, beta2)
+    )
+    assert theory.r_t(t, beta2) ** 2 == pytest.approx(ratio, rel=1e-10)
+    assert theory.variance_ratio(t, beta2) == pytest.approx(1 / ratio, rel=1e-10)
+
+
+@pytest.mark.parametrize("rho", [3.0, 5.0, 8.0, 20.0, 100.0, 1000.0])
+def test_psi_variance_matches_paper_beta_form(rho: float) -> None:
+    log_beta = 2 * math.lgamma((rho - 1) / 2) - math.lgamma(rho - 1)  # log B((rho-1)/2, (rho-1)/2)
+    log_second = math.log(rho) + (2 * rho - 5) * math.log(2) - math.log(math.pi) + 2 * log_beta
+    paper = rho / (rho - 2) - math.exp(log_second)
+    # Both forms subtract two numbers near 1 whose difference is about 1 / (2 rho), and
+    # lgamma of large arguments carries absolute errors near 1e-13: agree to 1e-7 relative.
+    assert theory.psi_variance(rho) == pytest.approx(paper, rel=1e-7)
+    assert theory.psi_variance(rho, sigma=2.0) == pytest.approx(paper / 4, rel=1e-7)
+
+
+def test_psi_variance_divergence_and_first_order_bias() -> None:
+    assert theory.psi_variance(2.0) == math.inf
+    assert theory.psi_variance_first_order(4.0) == math.inf
+    # The design notes' figures: the first-order form overestimates 3.3x, 1.14x, 1.02x.
+    for rho, factor in [(5.0, 3.3), (20.0, 1.14), (100.0, 1.02)]:
+        ratio = theory.psi_variance_first_order(rho) / theory.psi_variance(rho)
+        assert ratio == pytest.approx(factor, abs=0.01)
+    rhos = [2.5, 3, 5, 10, 50, 500]
+    values = [theory.psi_variance(r) for r in rhos]
+    assert all(a > b for a, b in itertools.pairwise(values))
+
+
+@pytest.mark.parametrize("rho", [8, 20, 100])
+def test_psi_variance_monte_carlo(rho: int) -> None:
+    # psi^2 = rho / chi^2_rho (sigma = 1), i.e. psi^2 = 1 / mean of rho squared N(0,1) samples.
+    rng = np.random.default_rng(1234 + rho)
+    chi2 = rng.chisquare(rho, size=400_000)
+    psi = np.sqrt(rho / chi2)
+    assert psi.var() == pytest.approx(theory.psi_variance(rho), rel=0.03)
+
+
+def _weights(t: int, beta2: float) -> np.ndarray:
+    s = np.arange(1, t + 1)
+    return (1 - beta2) * beta2 ** (t - s) / (1 - beta2**t)
+
+
+@pytest.mark.parametrize("beta2", [0.9, 0.99, 0.999])
+@pytest.mark.parametrize("t", [1, 2, 7, 150, 4000])
+def test_ess_closed_form_matches_direct_sum(beta2: float, t: int) -> None:
+    w = _weights(t, beta2)
+    assert w.sum() == pytest.approx(1.0, rel=1e-9)
+    assert theory.ema_weight_sq_sum(t, beta2) == pytest.approx((w**2).sum(), rel=1e-9)
+    assert theory.effective_sample_size(t, beta2) == pytest.approx(1 / (w**2).sum(), rel=1e-9)
+
+
+def test_ess_limits() -> None:
+    assert theory.effective_sample_size(1, 0.999) == pytest.approx(1.0, rel=1e-12)
+    assert theory.effective_sample_size(10**6, 0.999) == pytest.approx(1.999 / 0.001, rel=1e-9)
+    assert theory.effective_sample_size(5, 0.0) == 1.0
+
+
+@pytest.mark.parametrize(("t", "k"), [(1, 1), (5, 5), (20, 4), (200, 10), (3000, 40)])
+@pytest.mark.parametrize("beta2", [0.0, 0.9, 0.999])
+def test_lagged_weight_diff_matches_direct_sum(t: int, k: int, beta2: float) -> None:
+    if beta2 == 0.0:
+        direct = 2.0 if k < t else 1.0
+    else:
+        w_now = _weights(t, beta2)
+        w_then = np.zeros(t)
+        if t - k > 0:
+            w_then[: t - k] = _weights(t - k, beta2)
+        direct = ((w_now - w_then) ** 2).sum()
+    assert theory.lagged_weight_diff_sq(t, k, beta2) == pytest.approx(direct, rel=1e-9)
+
+
+def test_noise_model_monte_carlo() -> None:
+    """Var[log psi_t] ~ c^2 / (4 ESS_t) and Var[log v_t - log v_(t-k)] ~ c^2 H(t, k) for iid g."""
+    rng = np.random.default_rng(7)
+    beta2, t, k, runs = 0.99, 200, 20, 4000
+    g2 = rng.standard_normal((runs, t)) ** 2  # c^2 = Var[g^2] / E[g^2]^2 = 2 for N(0, 1)
+    v = np.zeros(runs)
+    log_v_hat = {}
+    for s in range(1, t + 1):
+        v = beta2 * v + (1 - beta2) * g2[:, s - 1]
+        if s in (t - k, t):
+            log_v_hat[s] = np.log(v / (1 - beta2**s))
+    logpsi_std = np.std(-0.5 * log_v_hat[t])
+    assert logpsi_std == pytest.approx(theory.logpsi_noise(2.0, t, beta2), rel=0.1)
+    drift_var = np.var(log_v_hat[t] - log_v_hat[t - k])
+    assert drift_var == pytest.approx(2.0 * theory.lagged_weight_diff_sq(t, k, beta2), rel=0.1)
+    assert theory.logpsi_noise(2.0, 10**7, beta2) == pytest.approx(
+        theory.logpsi_noise_floor(2.0, beta2), rel=1e-6
+    )
+
+
+def test_horizons_from_design_notes() -> None:
+    assert [theory.steps_until_rectification(x, 0.999) for x in (0.5, 0.9, 0.99)] == [556, 2737, 5654]
+    assert [theory.steps_until_rectification(x, 0.99) for x in (0.5, 0.9, 0.99)] == [61, 277, 567]
+    # Each horizon is the first step where r_t reaches x.
+    n = theory.steps_until_rectification(0.9, 0.999)
+    assert theory.r_t(n, 0.999) >= 0.9 > theory.r_t(n - 1, 0.999)
+    assert theory.steps_until_rectification(1.0, 0.999) is None
+    assert theory.steps_until_rectification(0.5, 0.5) is None
+
+
+def test_first_rectified_step_thresholds() -> None:
+    assert theory.first_rectified_step(0.999) == 6  # torch: rho_t > 5
+    assert theory.first_rectified_step(0.999, threshold=4) == 5  # the paper
+    assert theory.first_rectified_step(0.99) == 6
+    assert theory.first_rectified_step(0.6) is None  # rho_inf = 4
+    assert theory.first_rectified_step(0.5, threshold=4) is None
+    assert theory.first_rectified_step(0.9, threshold=18.9) is not None  # rho_inf = 19
+    with pytest.raises(ValueError, match="threshold"):
+        theory.first_rectified_step(0.999, threshold=math.inf)
+
+
+def test_untuned_warmup_uses_round() -> None:
+    assert 2 / (1 - 0.999) < 2000  # the floating-point trap int() falls into
+    assert theory.untuned_linear_warmup(0.999) == 2000
+    assert theory.untuned_linear_warmup(0.99) == 200
+    assert theory.untuned_exponential_warmup(0.999) == 1000
+    assert theory.untuned_warmup_factor(1000, 0.999) == pytest.approx(0.5)
+    assert theory.untuned_warmup_factor(5000, 0.999) == 1.0
+    assert theory.untuned_warmup_factor(1000, 0.999, "exponential") == pytest.approx(
+        1 - math.exp(-1), rel=1e-12
+    )
+    with pytest.raises(ValueError, match="kind"):
+        theory.untuned_warmup_factor(1, 0.999, "cosine")
+
+
+def test_suggested_warmup_steps_clips() -> None:
+    assert theory.suggested_warmup_steps(60, 0.999) == 120
+    assert theory.suggested_warmup_steps(2, 0.999) == 10
+    assert theory.suggested_warmup_steps(5000, 0.999) == 2000
+    assert theory.suggested_warmup_steps(5000, 0.99) == 200
+    with pytest.raises(ValueError, match="settled_step"):
+        theory.suggested_warmup_steps(-1, 0.999)
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: theory.rho_inf(1.0), "beta2"),
+        (lambda: theory.rho_t(3, -0.1), "beta2"),
+        (lambda: theory.rho_t(0, 0.999), "step"),
+        (lambda: theory.lagged_weight_diff_sq(5, 6, 0.999), "lag"),
+        (lambda: theory.psi_variance(5, sigma=0), "sigma"),
+        (lambda: theory.steps_until_rectification(0.0, 0.999), "x"),
+    ],
+)
+def test_bad_arguments_raise(call, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_schedule_horizons_record() -> None:
+    h = theory.schedule_horizons(0.999)
+    assert (h.first_rectified_step, h.r_half, h.r_90, h.r_99) == (6, 556, 2737, 5654)
+    assert h.untuned_linear_warmup == 2000
+    assert h.as_dict()["beta2"] == 0.999
+
+
+def test_cli_schedule_table(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli_main(["schedule", "--beta2", "0.999"]) == 0
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if line.strip().startswith("0.999")).split()
+    assert row == ["0.999", "1999.0", "6", "556", "2737", "5654", "1999.0", "2000", "1000"]
+
+
+def test_cli_schedule_json_and_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli_main(["schedule", "--beta2", "0.99", "0.5", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data[0]["r_90"] == 277 and data[1]["first_rectified_step"] is None
+    assert cli_main(["schedule", "--beta2", "1.2"]) == 2
+    assert "beta2" in capsys.readouterr().err
