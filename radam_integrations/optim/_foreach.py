@@ -39,7 +39,7 @@ def radam_foreach(
         [params, grads, exp_avgs, exp_avg_sqs, state_steps]
     )
     for (g_params, g_grads, g_exp_avgs, g_exp_avg_sqs, g_steps), _ in grouped.values():
-        _increment_steps(g_steps)
+        increment_steps(g_steps)
         _view_complex_as_real(g_params, g_grads, g_exp_avgs, g_exp_avg_sqs)
         if maximize:
             g_grads = torch._foreach_neg(g_grads)
@@ -60,7 +60,8 @@ def radam_foreach(
             _host_group_step(g_params, g_grads, g_exp_avgs, g_exp_avg_sqs, g_steps, **hyper)
 
 
-def _increment_steps(steps: list[Tensor]) -> None:
+def increment_steps(steps: list[Tensor]) -> None:
+    """Add 1 to every step counter."""
     if not torch.compiler.is_compiling() and steps[0].is_cpu:
         # A CPU scalar tensor wrapped once is faster than re-wrapping the int per tensor.
         torch._foreach_add_(steps, torch.tensor(1.0, device="cpu"), alpha=1.0)
