@@ -17,5 +17,13 @@ from __future__ import annotations
 from . import theory
 from ._version import __version__
 from .optim import RAdam, SparseGradientError
+from .warmup import UnsupportedOptimizerError, WarmupDetector
 
-__all__ = ["RAdam", "SparseGradientError", "__version__", "theory"]
+__all__ = [
+    "RAdam",
+    "SparseGradientError",
+    "UnsupportedOptimizerError",
+    "WarmupDetector",
+    "__version__",
+    "theory",
+]

@@ -3,6 +3,9 @@
 Sub-commands:
 
 * ``schedule``: print RAdam's warmup horizons for one or more ``beta2`` values.
+* ``report RUN_DIR``: the warmup detector's summary table and plot, from a saved history
+  (``warmup_history.json``/``.csv``), a Lightning ``metrics.csv`` or a Hugging Face
+  ``trainer_state.json``.
 * ``info``: versions of torch and of the frameworks this package integrates with.
 
 Exit codes: 0 on success, 2 on bad input (with a one-line reason on stderr).
@@ -80,6 +83,36 @@ def _cmd_schedule(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .warmup.report import (
+        HistoryError,
+        MissingDependencyError,
+        find_history,
+        load_history,
+        plot_history,
+        summarize_history,
+        summary_table,
+    )
+
+    try:
+        source = find_history(args.run_dir)
+        rows = load_history(source)
+    except HistoryError as err:
+        raise CLIError(str(err)) from err
+    print(f"warmup report from {source} ({len(rows)} evaluations)")
+    print(summary_table(summarize_history(rows)))
+    if not args.no_plot:
+        run = Path(args.run_dir)
+        out = Path(args.out) if args.out else (run if run.is_dir() else run.parent) / "warmup_report.png"
+        try:
+            print(f"plot: {plot_history(rows, out, title=f'Warmup detector: {source}')}")
+        except MissingDependencyError as err:
+            raise CLIError(str(err)) from err
+    return 0
+
+
 def _cmd_info(args: argparse.Namespace) -> int:
     print(f"radam-integrations {__version__}")
     for dist in (
@@ -112,6 +145,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threshold", type=float, default=5.0, help="rectify when rho_t > threshold (default 5)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=_cmd_schedule)
+
+    p = sub.add_parser("report", help="summary table and plot of a run's warmup detector history")
+    p.add_argument("run_dir", help="run directory (or a history / metrics.csv / trainer_state.json file)")
+    p.add_argument("--out", help="where to write the PNG (default: RUN_DIR/warmup_report.png)")
+    p.add_argument("--no-plot", action="store_true", help="print the table only")
+    p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("info", help="versions of torch and the integrated frameworks")
     p.set_defaults(func=_cmd_info)

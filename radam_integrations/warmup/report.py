@@ -1,0 +1,319 @@
+"""The detector's report: a text table, a PNG plot, and history files in and out.
+
+History files written by :meth:`WarmupDetector.save_history` (JSON or CSV) can be read
+back, and so can the logs the framework callbacks produce: a Lightning ``CSVLogger``
+``metrics.csv`` or a Hugging Face ``trainer_state.json``. ``radam-integrations report
+RUN_DIR`` finds whichever of these a run directory holds.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from .. import theory
+
+__all__ = [
+    "HistoryError",
+    "MissingDependencyError",
+    "find_history",
+    "load_history",
+    "plot_history",
+    "save_history",
+    "summarize_history",
+    "summary_table",
+]
+
+FORMAT = "radam-integrations/warmup-history"
+_METRIC_KEY = re.compile(r"^warmup/(?P<opt>[^/]+)/(?P<group>[^/]+)/(?P<metric>[A-Za-z0-9_]+)$")
+_RUN_KEYS = ("settled_step", "relapses", "suggested_warmup_steps")
+
+
+class HistoryError(ValueError):
+    """A history file or run directory that cannot be read; the message names the file."""
+
+
+class MissingDependencyError(ImportError):
+    """An optional dependency (matplotlib) is needed for this feature."""
+
+
+# ---------------------------------------------------------------------- writing
+def save_history(
+    records: list[dict[str, Any]], path: str | Path, summary: list[dict[str, Any]] | None = None
+) -> str:
+    """Write flat history rows to ``path``: ``.json`` (with the summary) or ``.csv`` (a row per group)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".csv":
+        columns: list[str] = []
+        for row in records:
+            columns += [k for k in row if k not in columns]
+        with path.open("w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=columns)
+            writer.writeheader()
+            for row in records:
+                writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
+    else:
+        payload = {"format": FORMAT, "version": 1, "records": records, "summary": summary or []}
+        path.write_text(json.dumps(payload, indent=1))
+    return str(path)
+
+
+# ---------------------------------------------------------------------- reading
+def find_history(run_dir: str | Path) -> Path:
+    """The history file inside ``run_dir`` (or ``run_dir`` itself if it is a file).
+
+    Looks for, in order: ``warmup_history.json``, ``warmup_history.csv``, a Lightning
+    ``metrics.csv`` (newest), ``trainer_state.json`` (top level, then the newest checkpoint).
+    """
+    run = Path(run_dir)
+    if run.is_file():
+        return run
+    if not run.exists():
+        raise HistoryError(f"{run}: no such file or directory")
+    if not run.is_dir():
+        raise HistoryError(f"{run}: not a directory")
+    for name in ("warmup_history.json", "warmup_history.csv"):
+        matches = sorted(run.rglob(name), key=lambda p: p.stat().st_mtime)
+        if matches:
+            return matches[-1]
+    metrics = sorted(run.rglob("metrics.csv"), key=lambda p: p.stat().st_mtime)
+    if metrics:
+        return metrics[-1]
+    if (run / "trainer_state.json").is_file():
+        return run / "trainer_state.json"
+    states = sorted(run.rglob("trainer_state.json"), key=lambda p: _checkpoint_number(p.parent.name))
+    if states:
+        return states[-1]
+    raise HistoryError(
+        f"{run}: no warmup history found (looked for warmup_history.json/.csv, a Lightning metrics.csv "
+        "and a Hugging Face trainer_state.json)"
+    )
+
+
+def _checkpoint_number(name: str) -> int:
+    match = re.search(r"(\d+)$", name)
+    return int(match.group(1)) if match else -1
+
+
+def load_history(path: str | Path) -> list[dict[str, Any]]:
+    """Flat rows ``{"step", "optimizer", "group", <metric>...}`` from any supported file."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as err:
+        raise HistoryError(f"{path}: cannot read ({err.strerror or err})") from err
+    if path.suffix == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise HistoryError(
+                f"{path}: not valid JSON ({err.msg} at line {err.lineno}); truncated?"
+            ) from err
+        if isinstance(data, dict) and data.get("format") == FORMAT:
+            records = data.get("records")
+            if not isinstance(records, list):
+                raise HistoryError(f"{path}: 'records' is missing or not a list")
+            return [_clean(r) for r in records]
+        if isinstance(data, dict) and isinstance(data.get("log_history"), list):
+            return _rows_from_logged_dicts(data["log_history"], path)
+        raise HistoryError(f"{path}: JSON is neither a warmup history nor a trainer_state.json")
+    if path.suffix == ".csv":
+        try:
+            rows = list(csv.DictReader(text.splitlines()))
+        except csv.Error as err:
+            raise HistoryError(f"{path}: malformed CSV ({err})") from err
+        if not rows:
+            raise HistoryError(f"{path}: empty CSV")
+        if "group" in rows[0] and "step" in rows[0]:
+            return [
+                _clean({k: _number(v) if k not in ("optimizer", "group") else v for k, v in r.items()})
+                for r in rows
+            ]
+        return _rows_from_logged_dicts([{k: _number(v) for k, v in r.items()} for r in rows], path)
+    raise HistoryError(f"{path}: unsupported file type (expected .json or .csv)")
+
+
+def _number(value: Any) -> Any:
+    if value is None or value == "":
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return value
+
+
+def _clean(row: dict[str, Any]) -> dict[str, Any]:
+    out = dict(row)
+    if out.get("step") is not None:
+        out["step"] = int(float(out["step"]))
+    return out
+
+
+def _rows_from_logged_dicts(entries: Iterable[dict[str, Any]], path: Path) -> list[dict[str, Any]]:
+    """Rows from logger output where each entry maps ``warmup/<opt>/<group>/<metric>`` to a value."""
+    by_key: dict[tuple[int, str, str], dict[str, Any]] = {}
+    run_level: dict[tuple[int, str], dict[str, Any]] = {}
+    for entry in entries:
+        step = entry.get("step")
+        if step is None:
+            continue
+        step = int(float(step))
+        for key, value in entry.items():
+            if not isinstance(key, str) or not key.startswith("warmup/") or value is None:
+                continue
+            match = _METRIC_KEY.match(key)
+            if match:
+                row = by_key.setdefault(
+                    (step, match["opt"], match["group"]),
+                    {"step": step, "optimizer": match["opt"], "group": match["group"]},
+                )
+                row[match["metric"]] = value
+                continue
+            parts = key.split("/")
+            if len(parts) == 3 and parts[2] in _RUN_KEYS:
+                run_level.setdefault((step, parts[1]), {})[parts[2]] = value
+    if not by_key:
+        raise HistoryError(f"{path}: holds no warmup/... metrics (was the warmup detector attached?)")
+    rows = [by_key[k] for k in sorted(by_key)]
+    for row in rows:
+        row.setdefault("settled_step", run_level.get((row["step"], row["optimizer"]), {}).get("settled_step"))
+    return rows
+
+
+# ---------------------------------------------------------------------- summary
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def summarize_history(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per (optimizer, group): T, the suggestion, and the theory horizons, from history rows."""
+    out = []
+    keys = sorted({(r.get("optimizer", "?"), r["group"]) for r in rows})
+    for opt, group in keys:
+        mine = [r for r in rows if r.get("optimizer", "?") == opt and r["group"] == group]
+        settled = [r["settled_step"] for r in mine if _finite(r.get("settled_step"))]
+        beta2s = [r["beta2"] for r in mine if _finite(r.get("beta2"))]
+        beta2 = beta2s[-1] if beta2s else None
+        t_settled = int(settled[-1]) if settled else None
+        out.append(
+            {
+                "optimizer": opt,
+                "group": group,
+                "beta2": beta2,
+                "settled_step": t_settled,
+                "relapses": None,
+                "suggested_warmup_steps": None
+                if t_settled is None or beta2 is None
+                else theory.suggested_warmup_steps(t_settled, beta2),
+                "r_t>=0.5": None if beta2 is None else theory.steps_until_rectification(0.5, beta2),
+                "r_t>=0.9": None if beta2 is None else theory.steps_until_rectification(0.9, beta2),
+                "untuned 2/(1-b2)": None if beta2 is None else theory.untuned_linear_warmup(beta2),
+                "last_step": max(r["step"] for r in mine),
+            }
+        )
+    return out
+
+
+def summary_table(rows: list[dict[str, Any]]) -> str:
+    """A plain-text table of summary rows."""
+    columns = [
+        ("optimizer", "optimizer"),
+        ("group", "group"),
+        ("beta2", "beta2"),
+        ("settled_step", "settled T"),
+        ("suggested_warmup_steps", "suggested warmup"),
+        ("relapses", "relapses"),
+        ("r_t>=0.5", "r_t>=0.5"),
+        ("r_t>=0.9", "r_t>=0.9"),
+        ("untuned 2/(1-b2)", "untuned 2/(1-b2)"),
+    ]
+
+    def fmt(key: str, value: Any) -> str:
+        if value is None:
+            return "not yet" if key in ("settled_step", "suggested_warmup_steps") else "-"
+        if isinstance(value, float) and not value.is_integer():
+            return f"{value:g}"
+        return str(int(value)) if isinstance(value, (int, float)) else str(value)
+
+    table = [[title for _, title in columns]] + [[fmt(k, row.get(k)) for k, _ in columns] for row in rows]
+    widths = [max(len(r[i]) for r in table) for i in range(len(columns))]
+    lines = ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in table]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------- plot
+def _pyplot():
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+    except ImportError as err:
+        raise MissingDependencyError(
+            "plotting the warmup report needs matplotlib: pip install 'radam-integrations[plot]'"
+        ) from err
+    return plt
+
+
+def plot_history(rows: list[dict[str, Any]], path: str | Path, title: str | None = None) -> str:
+    """PNG of noise vs noise floor, staleness, r_t and update/param over steps, T marked per group."""
+    plt = _pyplot()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig, axes = plt.subplots(2, 2, figsize=(12, 7.5), sharex=True)
+    (ax_noise, ax_stale), (ax_rect, ax_upd) = axes
+    keys = sorted({(r.get("optimizer", "?"), r["group"]) for r in rows})
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, key in enumerate(keys):
+        color = colors[i % len(colors)]
+        mine = sorted(
+            (r for r in rows if (r.get("optimizer", "?"), r["group"]) == key), key=lambda r: r["step"]
+        )
+        label = "/".join(key)
+
+        def series(metric: str, mine: list[dict[str, Any]] = mine) -> tuple[list[int], list[float]]:
+            pts = [(r["step"], r[metric]) for r in mine if _finite(r.get(metric))]
+            return [p[0] for p in pts], [p[1] for p in pts]
+
+        ax_noise.plot(*series("noise"), color=color, label=f"{label} noise")
+        ax_noise.plot(*series("noise_floor"), color=color, linestyle=":", label=f"{label} noise floor")
+        ax_stale.plot(*series("staleness"), color=color, label=label)
+        ax_rect.plot(*series("r_t"), color=color, label=label)
+        ax_upd.plot(*series("update_to_param"), color=color, label=label)
+        settled = [r["settled_step"] for r in mine if _finite(r.get("settled_step"))]
+        if settled:
+            for ax in (ax_noise, ax_stale, ax_rect, ax_upd):
+                ax.axvline(settled[-1], color=color, linestyle="--", alpha=0.7)
+            ax_noise.annotate(
+                f"T={int(settled[-1])}", (settled[-1], 1.0), xycoords=("data", "axes fraction"),
+                xytext=(3, -12), textcoords="offset points", color=color,
+            )  # fmt: skip
+    tol_rows = [r for r in rows if _finite(r.get("noise"))]
+    if tol_rows:
+        ax_noise.set_yscale("log")
+    ax_noise.set_title("sampling noise of log psi (solid) vs its floor (dotted)")
+    ax_stale.axhline(0.0, color="grey", linewidth=0.8)
+    ax_stale.set_title("staleness (> 0: psi over-estimated, gradients growing)")
+    ax_rect.set_title("rectification r_t")
+    ax_rect.set_ylim(-0.02, 1.02)
+    ax_upd.set_title("update / parameter norm")
+    ax_upd.set_yscale("log") if any(
+        _finite(r.get("update_to_param")) and r["update_to_param"] > 0 for r in rows
+    ) else None
+    for ax in (ax_rect, ax_upd):
+        ax.set_xlabel("optimizer step")
+    for ax in axes.flat:
+        ax.grid(alpha=0.3)
+    ax_noise.legend(fontsize=7, loc="upper right")
+    fig.suptitle(title or "Warmup detector (dashed: settled step T)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return str(path)

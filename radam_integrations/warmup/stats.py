@@ -1,0 +1,134 @@
+"""Per-group statistics of an Adam-family optimizer's state, as sums over sampled elements.
+
+For each tensor a fixed random sample of at most ``K`` elements is drawn once (from the
+valid, unpadded local data) and reused at every evaluation, with weight
+``valid_numel / K`` so that weighted sums estimate sums over the whole group. Everything
+is a sum (see :data:`SUM_FIELDS`), so sharded state is exact after one all_reduce.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from .reduce import local_flat
+
+SUM_FIELDS = (
+    "weight",  # finite sampled elements (weighted): the group's element count estimate
+    "weight_zero_v",  # ... whose v is still exactly zero (never got a gradient)
+    "weight_nonfinite",  # elements with a NaN/Inf in v, m or the parameter (excluded elsewhere)
+    "weight_v",  # finite elements with v > 0: the population of log psi
+    "sum_logpsi",
+    "sum_logpsi_sq",
+    "weight_drift",  # elements valid now and at the previous evaluation
+    "sum_drift",
+    "sum_drift_sq",
+    "sum_update_sq",  # Adam update m_hat / (sqrt(v_hat) + eps), squared
+    "sum_mhat_sq",  # momentum m_hat, squared (the update of RAdam's unrectified steps)
+    "sum_param_sq",
+)
+FIELD = {name: i for i, name in enumerate(SUM_FIELDS)}
+
+
+@dataclass
+class TensorSample:
+    """The fixed sample of one tensor: indices into its local flat data and their weight."""
+
+    index: Tensor | None  # None: the first ``count`` elements (all valid ones), no gather
+    count: int  # number of sampled elements
+    weight: float  # valid_numel / count
+    prev_logpsi: Tensor | None = None  # log psi at the previous evaluation (NaN = invalid)
+
+
+def draw_sample(
+    valid_numel: int, k: int | None, generator: torch.Generator, device: torch.device
+) -> TensorSample:
+    """Sample at most ``k`` of the first ``valid_numel`` elements (``k=None``: all of them)."""
+    if k is None or valid_numel <= k:
+        return TensorSample(index=None, count=max(valid_numel, 0), weight=1.0)
+    if valid_numel <= 64 * k:
+        picked = torch.randperm(valid_numel, generator=generator)[:k]
+    else:  # large tensors: k draws with replacement are as good and avoid a huge permutation
+        picked = torch.randint(valid_numel, (k,), generator=generator)
+    return TensorSample(index=picked.sort().values.to(device), count=k, weight=valid_numel / k)
+
+
+def group_sums(
+    entries: list[tuple[Tensor, dict, TensorSample]],
+    *,
+    beta1: float,
+    beta2: float,
+    eps: float,
+) -> Tensor:
+    """Weighted sums (float64, in :data:`SUM_FIELDS` order) over the sampled elements of one group.
+
+    ``entries`` are ``(param, state, sample)`` for the group's tensors that have state. The
+    sample's ``prev_logpsi`` is replaced by this evaluation's values.
+    """
+    sums = torch.zeros(len(SUM_FIELDS), dtype=torch.float64)
+    if not entries:
+        return sums
+    device = local_flat(entries[0][1]["exp_avg_sq"]).device
+    gathered: dict[str, list[Tensor]] = {"v": [], "m": [], "p": [], "t": [], "w": [], "prev": []}
+    sizes = []
+    for param, state, sample in entries:
+        flat_v = local_flat(state["exp_avg_sq"])
+        n, idx = sample.count, sample.index
+
+        def take(x: Tensor, n: int = n, idx: Tensor | None = idx) -> Tensor:
+            return (x[:n] if idx is None else x[idx]).to(device, torch.float64)
+
+        gathered["v"].append(take(flat_v))
+        gathered["m"].append(take(local_flat(state["exp_avg"])))
+        gathered["p"].append(take(local_flat(param)))
+        sizes.append(n)
+        step = float(state["step"])
+        gathered["t"].append(torch.full((n,), step, dtype=torch.float64, device=device))
+        gathered["w"].append(torch.full((n,), sample.weight, dtype=torch.float64, device=device))
+        prev = sample.prev_logpsi
+        if prev is None or prev.numel() != n:
+            prev = torch.full((n,), math.nan, dtype=torch.float64, device=device)
+        gathered["prev"].append(prev.to(device))
+    v, m, p, t, w, prev = (torch.cat(gathered[key]) for key in ("v", "m", "p", "t", "w", "prev"))
+
+    finite = torch.isfinite(v) & torch.isfinite(m) & torch.isfinite(p)
+    zero_v = finite & (v == 0)
+    with_v = finite & (v > 0)
+    bc1 = 1 - torch.pow(beta1, t)
+    bc2 = 1 - torch.pow(beta2, t)
+    denom = torch.where(finite, (v / bc2).sqrt() + eps, torch.ones_like(v))
+    logpsi = torch.where(with_v, -denom.log(), torch.full_like(v, math.nan))
+    drift = logpsi - prev
+    with_drift = with_v & torch.isfinite(drift)
+    m_hat = torch.where(finite, m / bc1, torch.zeros_like(m))
+    update = torch.where(finite & (denom > 0), m_hat / denom, torch.zeros_like(m))
+
+    def wsum(mask: Tensor, values: Tensor | None = None) -> Tensor:
+        if values is None:
+            return (w * mask).sum()
+        return torch.where(mask, w * values, torch.zeros_like(w)).sum()
+
+    zero = torch.zeros_like(v)
+    logpsi0, drift0 = torch.where(with_v, logpsi, zero), torch.where(with_drift, drift, zero)
+    values = [
+        wsum(finite),
+        wsum(zero_v),
+        wsum(~finite),
+        wsum(with_v),
+        wsum(with_v, logpsi0),
+        wsum(with_v, logpsi0 * logpsi0),
+        wsum(with_drift),
+        wsum(with_drift, drift0),
+        wsum(with_drift, drift0 * drift0),
+        wsum(finite, update * update),
+        wsum(finite, m_hat * m_hat),
+        wsum(finite, torch.where(finite, p * p, zero)),
+    ]
+    sums = torch.stack(values).to("cpu" if device.type == "meta" else device)
+
+    for (_, _, sample), new in zip(entries, torch.split(logpsi, sizes)):
+        sample.prev_logpsi = new
+    return sums

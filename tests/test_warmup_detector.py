@@ -1,0 +1,292 @@
+"""WarmupDetector core: synthetic gradients with known statistics, the rule, state, errors."""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+
+import pytest
+import torch
+
+from radam_integrations import RAdam, UnsupportedOptimizerError, WarmupDetector, theory
+from radam_integrations.warmup import GROUP_METRICS
+
+from ._problems import tiny_model, train
+
+
+def _synthetic_run(mean: float, std: float, density: float, steps: int, seed: int = 0, n: int = 8192):
+    """iid gradients g ~ N(mean, std^2), kept with probability density, for a 2-tensor Adam."""
+    params = [torch.nn.Parameter(torch.zeros(n // 2)), torch.nn.Parameter(torch.zeros(n // 2))]
+    opt = torch.optim.Adam(params, lr=1e-3)
+    detector = WarmupDetector(opt, every=10)
+    gen = torch.Generator().manual_seed(seed)
+    metrics_at = {}
+    for t in range(1, steps + 1):
+        for p in params:
+            g = mean + std * torch.randn(p.shape, generator=gen)
+            if density < 1:
+                g = g * (torch.rand(p.shape, generator=gen) < density)
+            p.grad = g
+        opt.step()
+        metrics = detector.update()
+        if metrics is not None:
+            metrics_at[t] = metrics
+    return detector, metrics_at
+
+
+SYNTHETIC = [(0.0, 1.0, 1.0, 300), (1.0, 1.0, 1.0, 300), (10.0, 1.0, 1.0, 300), (0.0, 1.0, 0.1, 1100)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("mean", "std", "density", "steps"), SYNTHETIC, ids=["N(0,1)", "N(1,1)", "N(10,1)", "sparse"]
+)
+def test_synthetic_gradients_recover_c2_and_settling_step(mean, std, density, steps) -> None:
+    detector, metrics_at = _synthetic_run(mean, std, density, steps)
+    c2_true = theory.gradient_c2(mean, std, density)
+    m = metrics_at[200]
+    noise, ess = m["warmup/Adam/pg0/noise"], m["warmup/Adam/pg0/ess"]
+    c2_hat = 4 * ess * noise**2  # noise = sqrt(c2 / (4 ESS_t))
+    assert c2_hat == pytest.approx(c2_true, rel=0.15)
+    # The noise tracks sqrt(c^2 / (4 ESS_t)) along the run, not only at t = 200.
+    for t in (100, 200, 300):
+        assert metrics_at[t]["warmup/Adam/pg0/noise"] == pytest.approx(
+            theory.logpsi_noise(c2_true, t, 0.999), rel=0.15
+        )
+    t_theory = theory.settling_step(c2_true, 0.999)
+    assert detector.settled_step is not None
+    assert t_theory / 2 <= detector.settled_step <= 2 * t_theory
+    assert detector.relapses == 0
+    assert detector.suggested_warmup_steps == theory.suggested_warmup_steps(detector.settled_step, 0.999)
+
+
+def test_iid_gradients_have_no_staleness() -> None:
+    _, metrics_at = _synthetic_run(0.0, 1.0, 1.0, 120)
+    assert abs(metrics_at[100]["warmup/Adam/pg0/staleness"]) < 0.1
+
+
+def test_growing_gradient_scale_shows_staleness() -> None:
+    """When |g| grows, v lags behind, psi is over-estimated: staleness > 0 and the run is not settled."""
+    p = torch.nn.Parameter(torch.zeros(4096))
+    opt = torch.optim.Adam([p], lr=1e-3)
+    detector = WarmupDetector(opt, every=10)
+    gen = torch.Generator().manual_seed(0)
+    for t in range(1, 201):
+        p.grad = (1.02**t) * torch.randn(4096, generator=gen)  # scale grows 2% per step
+        opt.step()
+        metrics = detector.update()
+    assert metrics["warmup/Adam/pg0/staleness"] > 0.5
+    assert metrics["warmup/Adam/pg0/drift_mean"] < 0
+    assert detector.settled_step is None
+
+
+def test_evaluation_schedule_and_skipped_steps() -> None:
+    model = tiny_model(torch.float32)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    detector = WarmupDetector(opt, every=10)
+    assert detector.update() is None  # no state yet
+    evaluated = []
+    x = torch.randn(8, 5)
+    for step in range(1, 41):
+        opt.zero_grad()
+        model(x).pow(2).mean().backward()
+        opt.step()
+        if detector.update() is not None:
+            evaluated.append(step)
+        assert detector.update() is None  # a second call after the same step: nothing new
+    assert evaluated == [1, 2, 4, 8, 10, 20, 30, 40]
+    assert detector.evaluations == 8 and len(detector.history) == 8
+
+
+def test_amp_skipped_steps_do_not_count() -> None:
+    model = tiny_model(torch.float32)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    scaler = torch.amp.GradScaler("cpu", init_scale=2.0**4)
+    detector = WarmupDetector(opt, every=10)
+    x = torch.randn(8, 5)
+    seen = []
+    for i in range(12):
+        opt.zero_grad()
+        loss = model(x).pow(2).mean()
+        scaler.scale(loss).backward()
+        if i in (3, 4):  # overflow: GradScaler skips optimizer.step()
+            model[0].weight.grad[0, 0] = math.inf
+        scaler.step(opt)
+        scaler.update()
+        if detector.update() is not None:
+            seen.append(opt.state[model[0].weight]["step"].item())
+    assert opt.state[model[0].weight]["step"].item() == 10
+    assert seen == [1, 2, 4, 8, 10]
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda ps: torch.optim.Adam(ps, lr=1e-3),
+        lambda ps: torch.optim.AdamW(ps, lr=1e-3),
+        lambda ps: torch.optim.RAdam(ps, lr=1e-3),
+        lambda ps: torch.optim.NAdam(ps, lr=1e-3),
+        lambda ps: RAdam(ps, lr=1e-3),
+    ],
+    ids=["Adam", "AdamW", "torch-RAdam", "NAdam", "ours"],
+)
+def test_adam_family_optimizers(make) -> None:
+    model = tiny_model(torch.float32)
+    opt = make(model.parameters())
+    detector = WarmupDetector(opt)
+    train(model, opt, 1)
+    metrics = detector.update()
+    name = type(opt).__name__
+    for metric in GROUP_METRICS:
+        assert f"warmup/{name}/pg0/{metric}" in metrics
+    assert metrics[f"warmup/{name}/pg0/update_rms"] == pytest.approx(
+        1.0, rel=0.05
+    )  # |m_hat / sqrt(v_hat)| = 1 at t=1
+    assert metrics[f"warmup/{name}/pg0/rho_t"] == pytest.approx(1.0)
+    assert metrics[f"warmup/{name}/pg0/frac_zero_v"] == 0.0
+    assert metrics[f"warmup/{name}/relapses"] == 0.0
+
+
+@pytest.mark.parametrize(
+    "opt", [lambda ps: torch.optim.SGD(ps, lr=0.1, momentum=0.9), lambda ps: torch.optim.Adagrad(ps)]
+)
+def test_non_adam_optimizer_is_a_clear_error(opt) -> None:
+    with pytest.raises(UnsupportedOptimizerError, match="Adam-family state"):
+        WarmupDetector(opt(tiny_model().parameters()))
+
+
+def test_wrapper_without_state_is_a_clear_error() -> None:
+    with pytest.raises(UnsupportedOptimizerError, match="needs a torch optimizer"):
+        WarmupDetector(object())
+
+
+def test_wrappers_are_unwrapped() -> None:
+    model = tiny_model(torch.float32)
+    inner = torch.optim.AdamW(model.parameters())
+
+    class Wrapper:  # the shape of Accelerate's AcceleratedOptimizer
+        def __init__(self, optimizer):
+            self.optimizer = optimizer
+            self.param_groups = optimizer.param_groups
+
+    detector = WarmupDetector(Wrapper(Wrapper(inner)))
+    assert detector.optimizer is inner and detector.name == "AdamW"
+
+
+def test_group_names_and_update_to_param() -> None:
+    model = tiny_model(torch.float32)
+    opt = RAdam(
+        [
+            {"params": [model[0].weight], "name": "hidden"},
+            {"params": [model[2].weight, model[0].bias, model[2].bias]},
+        ],
+        lr=1e-2,
+    )
+    detector = WarmupDetector(opt)
+    train(model, opt, 1)
+    metrics = detector.update()
+    assert "warmup/RAdam/hidden/noise" in metrics and "warmup/RAdam/pg1/noise" in metrics
+    # RAdam's first step is momentum SGD: update = lr * |m_hat| / |theta|.
+    w = model[0].weight
+    m_hat = opt.state[w]["exp_avg"] / (1 - 0.9)
+    expected = 1e-2 * m_hat.norm() / w.detach().norm()
+    assert metrics["warmup/RAdam/hidden/update_to_param"] == pytest.approx(expected.item(), rel=1e-5)
+
+
+def test_all_elements_and_padding_counts() -> None:
+    model = tiny_model(torch.float32)
+    opt = torch.optim.Adam(model.parameters())
+    train(model, opt, 1)
+    n = sum(p.numel() for p in model.parameters())
+    full = WarmupDetector(opt, sample_per_tensor=None)
+    full.evaluate()
+    assert full.raw_sums()[0]["weight"] == n
+    padded = WarmupDetector(opt, sample_per_tensor=None, padding=lambda gi, p: 2 if p.ndim == 1 else 0)
+    padded.evaluate()
+    assert padded.raw_sums()[0]["weight"] == n - 4  # two bias vectors, 2 padding elements each
+    sampled = WarmupDetector(opt, sample_per_tensor=5)
+    sampled.evaluate()
+    assert sampled.raw_sums()[0]["weight"] == pytest.approx(n)  # weights numel / K estimate the total
+
+
+def test_nonfinite_state_is_reported_not_crashing() -> None:
+    model = tiny_model(torch.float32)
+    opt = torch.optim.Adam(model.parameters())
+    detector = WarmupDetector(opt, sample_per_tensor=None)
+    train(model, opt, 1)
+    detector.update()
+
+    def poison(_i: int) -> None:
+        model[0].weight.grad[0] = math.nan  # one row of 5 elements
+
+    with pytest.warns(RuntimeWarning, match="NaN/Inf"):
+        train(model, opt, 1, before_step=poison)
+        metrics = detector.update()
+    n = sum(p.numel() for p in model.parameters())
+    assert metrics["warmup/Adam/pg0/nonfinite_frac"] == pytest.approx(5 / n)
+    for key in ("logpsi_std", "update_rms", "drift_std", "frac_zero_v"):
+        assert math.isfinite(metrics[f"warmup/Adam/pg0/{key}"]), key
+
+
+def test_state_dict_resume_continues_identically() -> None:
+    def run(steps: int, detector_state=None, model=None, opt=None):
+        torch.manual_seed(0)
+        model = model or tiny_model(torch.float32)
+        opt = opt or torch.optim.Adam(model.parameters(), lr=1e-2)
+        detector = WarmupDetector(opt, every=5, hold=2)
+        if detector_state is not None:
+            detector.load_state_dict(detector_state)
+        out = []
+        x = torch.randn(8, 5, generator=torch.Generator().manual_seed(1))
+        for _ in range(steps):
+            opt.zero_grad()
+            model(x).pow(3).mean().backward()
+            opt.step()
+            out.append(detector.update())
+        return model, opt, detector, out
+
+    _, _, full, full_out = run(60)
+    model, opt, first, _ = run(30)
+    saved = json.loads(json.dumps(first.state_dict()))  # must be JSON-safe (HF trainer_state.json)
+    _, _, resumed, resumed_out = run(30, saved, model, opt)
+    assert resumed_out == full_out[30:]
+    assert resumed.settled_step == full.settled_step and resumed.relapses == full.relapses
+    assert json.dumps(resumed.history) == json.dumps(full.history)  # NaN-aware comparison
+
+
+def test_load_state_dict_rejects_garbage() -> None:
+    detector = WarmupDetector(torch.optim.Adam(tiny_model().parameters()))
+    with pytest.raises(ValueError, match="not a WarmupDetector state"):
+        detector.load_state_dict({"version": 99})
+    with pytest.raises(ValueError, match="not a WarmupDetector state"):
+        detector.load_state_dict([1, 2])
+
+
+def test_bad_arguments() -> None:
+    opt = torch.optim.Adam(tiny_model().parameters())
+    for kwargs, match in [({"every": 0}, "every"), ({"sample_per_tensor": 0}, "sample_per_tensor"),
+                          ({"tol": 0}, "tol"), ({"hold": 0}, "hold")]:  # fmt: skip
+        with pytest.raises(ValueError, match=match):
+            WarmupDetector(opt, **kwargs)
+
+
+def test_summary_history_and_plot(tmp_path) -> None:
+    detector, _ = _synthetic_run(0.0, 1.0, 1.0, 120)
+    text = detector.summary()
+    assert "settled T" in text and str(detector.settled_step) in text and "2000" in text
+    from radam_integrations.warmup import load_history, summarize_history
+
+    for suffix in (".json", ".csv"):
+        path = detector.save_history(str(tmp_path / f"warmup_history{suffix}"))
+        rows = load_history(path)
+        assert len(rows) == detector.evaluations
+        assert summarize_history(rows)[0]["settled_step"] == detector.settled_step
+    png = detector.plot(str(tmp_path / "warmup.png"))
+    assert (tmp_path / "warmup.png").stat().st_size > 10_000 and png.endswith(".png")
+
+
+def test_no_warning_on_clean_run() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _synthetic_run(0.0, 1.0, 1.0, 30)
