@@ -65,7 +65,7 @@ def unwrap_optimizer(optimizer: Any) -> tuple[torch.optim.Optimizer, Any]:
 
     Unwraps Accelerate's ``AcceleratedOptimizer`` / ``DeepSpeedOptimizerWrapper``,
     Lightning's ``LightningOptimizer``, DeepSpeed's ZeRO optimizers and timm's
-    ``Lookahead`` (``optimizer``, ``_optimizer``, ``base_optimizer`` attributes).
+    ``Lookahead`` (``optimizer``, ``_optimizer``, ``base_optimizer``, ``_base_optimizer``).
     """
     current, zero, seen = optimizer, None, set()
     while id(current) not in seen:
@@ -73,7 +73,7 @@ def unwrap_optimizer(optimizer: Any) -> tuple[torch.optim.Optimizer, Any]:
         if hasattr(current, "groups_padding"):
             zero = current
         inner = None
-        for attr in ("optimizer", "_optimizer", "base_optimizer"):
+        for attr in ("optimizer", "_optimizer", "base_optimizer", "_base_optimizer"):
             candidate = getattr(current, attr, None)
             if candidate is not None and candidate is not current and hasattr(candidate, "param_groups"):
                 inner = candidate

@@ -1,0 +1,130 @@
+"""Training-step time with and without the warmup detector, side by side in one process.
+
+Two identical copies of the demo-sized model (post-LN Transformer) train with
+radam_integrations.RAdam on the same random token batches. Blocks of ``every`` steps
+(each holding exactly one detector evaluation, as in steady-state training) alternate
+between the copy with the detector and the copy without, and the overhead is reported
+two ways:
+
+* ``block``: median block time with the detector / median without - 1;
+* ``direct``: total time spent inside ``detector.update()`` / total step time of that copy
+  (less noisy: it does not depend on two separate medians).
+
+    python benchmarks/detector_overhead.py                 # defaults: every=10, K=1024
+    python benchmarks/detector_overhead.py --blocks 20 --every 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from radam_integrations import RAdam, WarmupDetector
+from radam_integrations.demo.model import ModelConfig, PostLNTransformer
+
+
+def make(seed: int, config: ModelConfig) -> tuple[torch.nn.Module, torch.optim.Optimizer]:
+    torch.manual_seed(seed)
+    model = PostLNTransformer(config)
+    return model, RAdam(model.parameters(), lr=1e-3)
+
+
+def train_step(model: torch.nn.Module, opt: torch.optim.Optimizer, tokens: torch.Tensor) -> None:
+    opt.zero_grad(set_to_none=True)
+    logits = model(tokens[:, :-1])
+    loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), tokens[:, 1:].reshape(-1))
+    loss.backward()
+    opt.step()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--blocks", type=int, default=30, help="timed blocks per copy")
+    parser.add_argument("--every", type=int, default=10, help="detector evaluation period (its default)")
+    parser.add_argument("--sample-per-tensor", type=int, default=1024)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--seq-len", type=int, default=33)
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/detector_overhead.json"))
+    args = parser.parse_args(argv)
+
+    config = ModelConfig()
+    with_model, with_opt = make(0, config)
+    without_model, without_opt = make(0, config)
+    detector = WarmupDetector(with_opt, every=args.every, sample_per_tensor=args.sample_per_tensor)
+    gen = torch.Generator().manual_seed(0)
+    batches = [
+        torch.randint(0, config.vocab_size, (args.batch_size, args.seq_len), generator=gen) for _ in range(8)
+    ]
+    n_params = sum(p.numel() for p in with_model.parameters())
+    n_tensors = sum(1 for _ in with_model.parameters())
+
+    # Warm up both copies past the early evaluations (steps 1, 2, 4, 8) and the unrectified phase.
+    for i in range(2 * args.every):
+        train_step(with_model, with_opt, batches[i % 8])
+        detector.update()
+        train_step(without_model, without_opt, batches[i % 8])
+
+    blocks_with, blocks_without, in_update, step_total = [], [], 0.0, 0.0
+    for b in range(args.blocks):
+        for copy in ("with", "without") if b % 2 == 0 else ("without", "with"):
+            t0 = time.perf_counter()
+            for i in range(args.every):
+                tokens = batches[i % 8]
+                if copy == "with":
+                    s0 = time.perf_counter()
+                    train_step(with_model, with_opt, tokens)
+                    u0 = time.perf_counter()
+                    detector.update()
+                    u1 = time.perf_counter()
+                    in_update += u1 - u0
+                    step_total += u1 - s0
+                else:
+                    train_step(without_model, without_opt, tokens)
+            (blocks_with if copy == "with" else blocks_without).append(time.perf_counter() - t0)
+        print(f"\rblock {b + 1}/{args.blocks}", end="", file=sys.stderr)
+    print(file=sys.stderr)
+
+    med_with, med_without = statistics.median(blocks_with), statistics.median(blocks_without)
+    result = {
+        "params": n_params,
+        "tensors": n_tensors,
+        "every": args.every,
+        "sample_per_tensor": args.sample_per_tensor,
+        "evaluations_timed": args.blocks,
+        "median_block_ms_with": 1e3 * med_with,
+        "median_block_ms_without": 1e3 * med_without,
+        "median_step_ms_without": 1e3 * med_without / args.every,
+        "overhead_block_pct": 100 * (med_with / med_without - 1),
+        "overhead_direct_pct": 100 * in_update / (step_total - in_update),
+        "mean_update_ms": 1e3 * in_update / (args.blocks * args.every),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+    }
+    print(
+        f"demo model: {n_params / 1e6:.2f}M parameters in {n_tensors} tensors; detector every={args.every}, "
+        f"K={args.sample_per_tensor}"
+    )
+    print(
+        f"median block of {args.every} steps: {result['median_block_ms_without']:.1f} ms without, "
+        f"{result['median_block_ms_with']:.1f} ms with the detector"
+    )
+    print(
+        f"overhead: {result['overhead_direct_pct']:.2f}% (time inside update() / step time), "
+        f"{result['overhead_block_pct']:+.2f}% (ratio of block medians; noisier)"
+    )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2))
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,129 @@
+"""timm: ``create_optimizer_v2(model, opt="radam")`` returns :class:`radam_integrations.RAdam`.
+
+timm's optimizer factory is a registry of declarative :class:`timm.optim.OptimInfo` rows;
+registering ours is data, not code. After :func:`register`:
+
+* ``"radam"`` and ``"radamw"`` (decoupled weight decay) create our RAdam, and so do the
+  ``lookahead_`` compositions (``"lookahead_radam"``);
+* torch's implementation stays reachable as ``"torchradam"`` / ``"torchradamw"``
+  (timm looks names up by the part after the last ``_``, so registered names contain none);
+* timm's parameter grouping is unchanged: no weight decay for biases and norm weights,
+  ``layer_decay`` (groups carry an ``lr_scale`` that timm's schedulers apply), ``foreach``.
+
+timm's ``train.py`` selects optimizers by name (``--opt radam``), so the registration
+must run in that process first: either add ``import radam_integrations.integrations.timm
+as r; r.register()`` at the top of your copy of ``train.py``, or launch it through this
+module, which registers and then runs the script with its arguments::
+
+    python -m radam_integrations.integrations.timm path/to/timm/train.py --opt radam --lr 1e-3 ...
+
+Example:
+    >>> import timm, torch
+    >>> from timm.optim import create_optimizer_v2
+    >>> from radam_integrations.integrations import timm as radam_timm
+    >>> radam_timm.register()
+    >>> model = torch.nn.Sequential(torch.nn.Linear(8, 8), torch.nn.LayerNorm(8))
+    >>> opt = create_optimizer_v2(model, opt="radamw", lr=1e-3, weight_decay=0.05)
+    >>> type(opt).__module__, opt.param_groups[0]["decoupled_weight_decay"]
+    ('radam_integrations.optim.radam', True)
+"""
+
+from __future__ import annotations
+
+import runpy
+import sys
+from typing import Any
+
+from ..optim import RAdam
+
+__all__ = ["NAMES", "register", "unregister"]
+
+#: name -> (optimizer class, defaults, description). ``None`` as class means torch.optim.RAdam.
+NAMES: dict[str, tuple[type | None, dict[str, Any], str]] = {
+    "radam": (RAdam, {}, "radam_integrations.RAdam: Rectified Adam, torch's numbers, one-pass step"),
+    "radamw": (
+        RAdam,
+        {"decoupled_weight_decay": True},
+        "radam_integrations.RAdam with decoupled (AdamW-style) weight decay",
+    ),
+    "torchradam": (None, {}, "torch.optim.RAdam (timm's previous 'radam')"),
+    "torchradamw": (
+        None,
+        {"decoupled_weight_decay": True},
+        "torch.optim.RAdam, decoupled decay (timm's 'radamw')",
+    ),
+}
+
+
+def _registry() -> Any:
+    try:
+        from timm.optim._optim_factory import default_registry
+    except ImportError as err:  # pragma: no cover - exercised only without timm
+        raise ImportError(
+            "radam_integrations.integrations.timm needs timm: pip install 'radam-integrations[timm]'"
+        ) from err
+    return default_registry
+
+
+def register() -> None:
+    """Register ``radam``, ``radamw``, ``torchradam`` and ``torchradamw`` in timm's optimizer registry.
+
+    Idempotent. Replaces timm's ``radam``/``radamw`` rows (which point at torch.optim.RAdam).
+    """
+    import torch
+    from timm.optim import OptimInfo
+
+    registry = _registry()
+    for name, (cls, defaults, description) in NAMES.items():
+        opt_class = torch.optim.RAdam if cls is None else cls
+        current = registry._optimizers.get(name)
+        if current is not None and current.opt_class is opt_class and (current.defaults or {}) == defaults:
+            continue  # already ours: no "overwriting" warning on a second call
+        registry._optimizers.pop(name, None)  # replace without timm's overwrite warning
+        registry.register(
+            OptimInfo(
+                name=name,
+                opt_class=opt_class,
+                description=description,
+                has_betas=True,
+                defaults=dict(defaults) or None,
+            )
+        )
+
+
+def unregister() -> None:
+    """Restore timm's own rows for ``radam``/``radamw`` and drop the ``torch*`` aliases."""
+    import torch
+    from timm.optim import OptimInfo
+
+    registry = _registry()
+    for name in NAMES:
+        registry._optimizers.pop(name, None)
+    registry.register(
+        OptimInfo(name="radam", opt_class=torch.optim.RAdam, description="torch.optim.RAdam", has_betas=True)
+    )
+    registry.register(
+        OptimInfo(
+            name="radamw",
+            opt_class=torch.optim.RAdam,
+            description="torch.optim.RAdamW",
+            has_betas=True,
+            defaults={"decoupled_weight_decay": True},
+        )
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Register, then run a timm training script with its own arguments (``python -m ...``)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help"):
+        print("usage: python -m radam_integrations.integrations.timm path/to/train.py [train.py arguments]")
+        return 0 if args else 2
+    register()
+    script, sys.argv = args[0], args
+    runpy.run_path(script, run_name="__main__")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

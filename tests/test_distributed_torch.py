@@ -1,0 +1,81 @@
+"""Two-process (gloo) tests with torchrun: DDP, FSDP2 (fully_shard) and FSDP1 flat parameters."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.distributed, pytest.mark.slow]
+
+
+def torchrun(repo_root: Path, script: str, args: list[str], env: dict[str, str], timeout: int = 600) -> None:
+    launcher = shutil.which("torchrun", path=str(Path(sys.executable).parent)) or "torchrun"
+    proc = subprocess.run(
+        [launcher, "--standalone", "--nproc_per_node", "2", "-m", f"tests.distributed.{script}", *args],
+        cwd=repo_root, env=env, capture_output=True, text=True, timeout=timeout,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-8000:]
+
+
+def _close(a: float, b: float, rel: float) -> bool:
+    if isinstance(a, float) and math.isnan(a):
+        return isinstance(b, float) and math.isnan(b)
+    return a == pytest.approx(b, rel=rel, abs=1e-12)
+
+
+@pytest.mark.parametrize("path", ["fused", "foreach", "single"])
+def test_ddp_state_identical_and_detector_matches_single_process(
+    repo_root, tmp_path, subprocess_env, path
+) -> None:
+    torchrun(repo_root, "ddp_script", [str(tmp_path), path], subprocess_env)
+    ranks = [json.loads((tmp_path / f"ddp_rank{r}.json").read_text()) for r in (0, 1)]
+    for r, data in enumerate(ranks):
+        assert (
+            data["env"]["world_size"] == 2 and data["env"]["backend"] == "gloo" and data["env"]["rank"] == r
+        )
+        assert data["identical"], f"rank {r}: optimizer state differs from rank 0"
+    assert ranks[1]["logged"] == [], "only rank 0 logs"
+    logged, ref = ranks[0]["logged"], json.loads((tmp_path / "ddp_reference.json").read_text())
+    assert ref["param_max_abs_diff"] < 1e-12
+    assert len(logged) == len(ref["logged"]) == 9  # steps 1, 2, 4, 8, 10, 15, 20, 25, 30
+    for got, want in zip(logged, ref["logged"]):
+        assert got.keys() == want.keys()
+        for key in got:
+            assert _close(got[key], want[key], 1e-9), key
+
+
+def test_fsdp2_matches_unsharded_on_every_path(repo_root, tmp_path, subprocess_env) -> None:
+    torchrun(repo_root, "fsdp2_script", [str(tmp_path)], subprocess_env)
+    for r in (0, 1):
+        data = json.loads((tmp_path / f"fsdp2_rank{r}.json").read_text())
+        assert data["env"]["world_size"] == 2 and data["env"]["backend"] == "gloo"
+        assert set(data["paths"]) == {"fused", "foreach", "single", "auto"}
+        for name, res in data["paths"].items():
+            assert res["state_type"] == "DTensor", name
+            assert res["param_max_rel_diff"] < 1e-6, (name, res["param_max_rel_diff"])
+            assert res["evaluations"][0] == res["evaluations"][1]
+            assert res["settled"][0] == res["settled"][1]
+            # Global statistics from the shards (one all_reduce) equal the unsharded run's.
+            for got, want in zip(res["sums"], res["ref_sums"]):
+                assert got["weight"] == want["weight"] == 7 * 5 + 7 + 7 + 1
+                for key in ("sum_logpsi", "sum_logpsi_sq", "weight_drift", "sum_drift_sq", "sum_update_sq"):
+                    assert got[key] == pytest.approx(want[key], rel=1e-9, abs=1e-12), (name, key)
+
+
+def test_fsdp1_detector_excludes_shard_padding(repo_root, tmp_path, subprocess_env) -> None:
+    torchrun(repo_root, "fsdp1_script", [str(tmp_path)], subprocess_env)
+    ranks = [json.loads((tmp_path / f"fsdp1_rank{r}.json").read_text()) for r in (0, 1)]
+    assert [d["env"]["world_size"] for d in ranks] == [2, 2] and ranks[0]["env"]["backend"] == "gloo"
+    assert all(d["is_flat"] and d["sharded"] for d in ranks)
+    assert [d["padding"] for d in ranks] == [0, 1]
+    assert sum(d["local_numel"] for d in ranks) == 52  # 51 elements + 1 padding
+    for d in ranks:  # after the all_reduce every rank holds the global sums
+        sums = d["sums"][0]
+        assert sums["weight"] == d["true_numel"] == 51  # the padding element is not counted
+        assert sums["weight_zero_v"] == 0  # ... nor mistaken for a parameter that never got a gradient
