@@ -1,0 +1,20 @@
+"""``import radam_integrations.hf``: register ``optim="radam"``/``"radamw"`` with Hugging Face transformers.
+
+Importing this module runs :func:`radam_integrations.integrations.transformers.register`, so
+``TrainingArguments(optim="radam")``, ``--optim radam`` through ``HfArgumentParser`` and loading a
+``training_args.bin`` that holds ``"radam"`` work in this process. Import it before the arguments
+are built::
+
+    import radam_integrations.hf  # noqa: F401
+    from transformers import TrainingArguments
+
+    args = TrainingArguments("out", optim="radam")
+"""
+
+from __future__ import annotations
+
+from .integrations.transformers import WarmupDetectorCallback, register
+
+__all__ = ["WarmupDetectorCallback", "register"]
+
+register()

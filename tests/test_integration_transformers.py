@@ -1,0 +1,540 @@
+"""Hugging Face transformers: optim="radam"/"radamw" and the warmup detector callback, on the real Trainer.
+
+A tiny random GPT-2 built from a config, generated token ids, CPU, no downloads. transformers
+4.57.6 is checked in a subprocess from a side install (see the Makefile's transformers-4.57).
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import torch
+from transformers import (
+    GPT2Config,
+    GPT2LMHeadModel,
+    HfArgumentParser,
+    Trainer,
+    TrainerCallback,
+    TrainingArguments,
+)
+from transformers.integrations import integration_utils
+from transformers.training_args import OptimizerNames
+
+from radam_integrations import RAdam, theory
+from radam_integrations.integrations import transformers as hf
+from radam_integrations.integrations.transformers import (
+    WarmupDetectorCallback,
+    parse_optim_args,
+    register,
+)
+
+register()
+
+ROOT = Path(__file__).resolve().parents[1]
+SIDE_DIR = ROOT / ".cache" / "transformers-4.57"
+PROBE = Path(__file__).with_name("_hf_457_probe.py")
+PG0, PG1 = "warmup/RAdam/pg0", "warmup/RAdam/pg1"
+
+
+# ---------------------------------------------------------------------- helpers
+def tiny_gpt2(seed: int = 0) -> GPT2LMHeadModel:
+    torch.manual_seed(seed)
+    config = GPT2Config(
+        n_layer=2, n_head=2, n_embd=32, vocab_size=64, n_positions=32, bos_token_id=0, eos_token_id=0
+    )
+    return GPT2LMHeadModel(config)
+
+
+class TokenIds(torch.utils.data.Dataset):
+    """Random token ids (language modelling on noise: enough to drive the optimizer)."""
+
+    def __init__(self, n: int = 64, length: int = 16, seed: int = 0) -> None:
+        gen = torch.Generator().manual_seed(seed)
+        self.ids = torch.randint(0, 64, (n, length), generator=gen)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        return {"input_ids": self.ids[i], "labels": self.ids[i]}
+
+
+def training_args(out: Path, **overrides: Any) -> TrainingArguments:
+    base: dict[str, Any] = {
+        "optim": "radam",
+        "learning_rate": 1e-3,
+        "max_steps": 12,
+        "per_device_train_batch_size": 4,
+        "logging_steps": 2,
+        "save_strategy": "no",
+        "report_to": "none",
+        "use_cpu": True,
+        "seed": 0,
+        "data_seed": 0,
+        "disable_tqdm": True,
+    }
+    base.update(overrides)
+    return TrainingArguments(str(out), **base)
+
+
+class Recorder(TrainerCallback):
+    """Records what on_log receives, as a reporting integration does."""
+
+    def __init__(self) -> None:
+        self.logs: list[tuple[int, dict[str, float]]] = []
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        self.logs.append((state.global_step, dict(logs)))
+
+
+def detector_callback(trainer: Trainer) -> WarmupDetectorCallback:
+    (cb,) = [c for c in trainer.callback_handler.callbacks if isinstance(c, WarmupDetectorCallback)]
+    return cb
+
+
+def warmup_keys(entry: dict[str, Any]) -> set[str]:
+    return {k for k in entry if k.startswith("warmup/")}
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equality where NaN equals NaN (detector histories hold NaN for undefined values)."""
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+# ---------------------------------------------------------------------- registration
+def test_register_is_idempotent_and_keeps_a_staticmethod() -> None:
+    members = list(OptimizerNames)
+    route = inspect.getattr_static(Trainer, "get_optimizer_cls_and_kwargs")
+    log = Trainer.__dict__["log"]
+    assert register() == ("radam", "radamw")
+    assert register() == ("radam", "radamw")
+    assert list(OptimizerNames) == members
+    assert inspect.getattr_static(Trainer, "get_optimizer_cls_and_kwargs") is route
+    assert isinstance(route, staticmethod)
+    assert Trainer.__dict__["log"] is log
+    # One wrapper each, directly around transformers' own functions.
+    assert not hasattr(getattr(route.__func__, hf._MARK), hf._MARK)
+    assert not hasattr(getattr(log, hf._MARK), hf._MARK)
+    assert OptimizerNames("radam") is OptimizerNames.RADAM is OptimizerNames["RADAM"]
+    assert OptimizerNames("radamw") is OptimizerNames.RADAMW
+    assert OptimizerNames.RADAM == "radam"
+
+
+@pytest.mark.parametrize(("optim", "decoupled"), [("radam", False), ("radamw", True)])
+def test_create_optimizer_maps_training_arguments(tmp_path: Path, optim: str, decoupled: bool) -> None:
+    args = training_args(
+        tmp_path, optim=optim, learning_rate=3e-4, adam_beta1=0.8, adam_beta2=0.99, adam_epsilon=1e-6,
+        weight_decay=0.05,
+    )  # fmt: skip
+    model = tiny_gpt2()
+    trainer = Trainer(model, args)
+    opt = trainer.create_optimizer()
+    assert type(opt) is RAdam
+    decay, no_decay = opt.param_groups
+    assert decay["weight_decay"] == 0.05 and no_decay["weight_decay"] == 0.0
+    assert opt.defaults["weight_decay"] == 0.05
+    for group in opt.param_groups:
+        assert group["lr"] == 3e-4
+        assert group["betas"] == (0.8, 0.99)
+        assert group["eps"] == 1e-6
+        assert group["decoupled_weight_decay"] is decoupled
+        assert group["threshold"] == 5.0 and group["degenerated_to_sgd"] is True
+    # The Trainer's split is kept: biases and LayerNorm weights are not decayed.
+    names = {id(p): n for n, p in model.named_parameters()}
+    no_decay_names = {names[id(p)] for p in no_decay["params"]}
+    assert no_decay_names == set(names.values()) - set(trainer.get_decay_parameter_names(model))
+    assert all("bias" in n or ".ln_" in n for n in no_decay_names)
+    assert len(decay["params"]) + len(no_decay["params"]) == len(names)
+
+
+def test_optim_args_are_typed(tmp_path: Path) -> None:
+    args = training_args(
+        tmp_path,
+        optim_args="threshold=4, degenerated_to_sgd=False,maximize=yes,foreach=none,fused=true,capturable=0",
+    )
+    cls, kwargs = Trainer.get_optimizer_cls_and_kwargs(args)
+    assert cls is RAdam
+    extra = {k: kwargs[k] for k in hf.OPTIM_ARGS}
+    assert extra == {
+        "threshold": 4.0,
+        "degenerated_to_sgd": False,
+        "maximize": True,
+        "foreach": None,
+        "fused": True,
+        "capturable": False,
+    }
+    assert type(extra["threshold"]) is float
+    group = Trainer(tiny_gpt2(), args).create_optimizer().param_groups[0]
+    assert {k: group[k] for k in extra} == extra
+
+
+@pytest.mark.parametrize(
+    ("optim_args", "message"),
+    [
+        ("bogus=1", r"unknown key 'bogus'.*allowed keys: \['capturable', 'degenerated_to_sgd', 'foreach'"),
+        ("threshold=abc", r"bad value 'abc' for 'threshold': expected a number"),
+        ("threshold=inf", r"bad value 'inf' for 'threshold'"),
+        ("fused=maybe", r"bad value 'maybe' for 'fused': expected true, false or none"),
+        ("capturable=none", r"bad value 'none' for 'capturable': expected true or false"),
+        ("lr=0.1", r"'lr' is not set through optim_args.*learning_rate"),
+        ("weight_decay=0.1", r"'weight_decay' is not set through optim_args.*weight_decay"),
+        ("decoupled_weight_decay=true", r'optim="radamw"'),
+        ("threshold", r"expected key=value pairs.*'threshold'"),
+    ],
+)
+def test_optim_args_errors_name_the_key(tmp_path: Path, optim_args: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse_optim_args(optim_args)
+    with pytest.raises(ValueError, match=message):
+        Trainer(tiny_gpt2(), training_args(tmp_path, optim_args=optim_args)).create_optimizer()
+
+
+def test_bad_option_values_are_refused_by_radam(tmp_path: Path) -> None:
+    trainer = Trainer(tiny_gpt2(), training_args(tmp_path, optim_args="fused=true,capturable=true"))
+    with pytest.raises(ValueError, match="fused=True cannot be combined with capturable=True"):
+        trainer.create_optimizer()
+    trainer = Trainer(tiny_gpt2(), training_args(tmp_path, optim_args="threshold=-1"))
+    with pytest.raises(ValueError, match="threshold must be a finite number >= 0"):
+        trainer.create_optimizer()
+
+
+@pytest.mark.parametrize("optim", ["adamw_torch", "adamw_torch_fused", "sgd", "adafactor"])
+def test_other_optimizers_are_unchanged(tmp_path: Path, optim: str) -> None:
+    args = training_args(tmp_path, optim=optim, optim_args=None, weight_decay=0.01)
+    route = inspect.getattr_static(Trainer, "get_optimizer_cls_and_kwargs").__func__
+    original = getattr(route, hf._MARK)
+    assert Trainer.get_optimizer_cls_and_kwargs(args) == original(args)
+    opt = Trainer(tiny_gpt2(), args).create_optimizer()
+    assert type(opt) is original(args)[0]
+
+
+def test_cli_parses_optim_radam(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    parser = HfArgumentParser(TrainingArguments)
+    argv = ["--output_dir", str(tmp_path), "--report_to", "none", "--use_cpu", "true"]
+    (args,) = parser.parse_args_into_dataclasses(
+        [*argv, "--optim", "radam", "--adam_beta2", "0.99", "--optim_args", "threshold=4"]
+    )
+    assert args.optim is OptimizerNames.RADAM
+    cls, kwargs = Trainer.get_optimizer_cls_and_kwargs(args)
+    assert cls is RAdam and kwargs["betas"] == (0.9, 0.99) and kwargs["threshold"] == 4.0
+    (args,) = parser.parse_args_into_dataclasses([*argv, "--optim", "radamw"])
+    assert args.optim is OptimizerNames.RADAMW
+    with pytest.raises(SystemExit):
+        parser.parse_args_into_dataclasses([*argv, "--optim", "radamx"])
+    assert "invalid choice: 'radamx'" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="radamx is not a valid OptimizerNames"):
+        TrainingArguments(str(tmp_path), optim="radamx")
+
+
+def test_training_args_bin_loads_where_registered(tmp_path: Path, subprocess_env: dict[str, str]) -> None:
+    # What Trainer._save_checkpoint writes: the pickled TrainingArguments (optim is the enum member).
+    path = tmp_path / "training_args.bin"
+    torch.save(training_args(tmp_path, optim="radamw"), path)
+    script = textwrap.dedent(
+        f"""
+        import sys
+        import torch
+        import radam_integrations, radam_integrations.integrations
+        assert "transformers" not in sys.modules, "import radam_integrations imported transformers"
+        try:
+            torch.load({str(path)!r}, weights_only=False)
+        except ValueError as err:
+            assert "radamw is not a valid OptimizerNames" in str(err), err
+        else:
+            raise AssertionError("loaded without registering: the test proves nothing")
+        import radam_integrations.hf
+        args = torch.load({str(path)!r}, weights_only=False)
+        assert args.optim.value == "radamw", args.optim
+        from transformers import Trainer
+        cls, kwargs = Trainer.get_optimizer_cls_and_kwargs(args)
+        assert cls is radam_integrations.RAdam and kwargs["decoupled_weight_decay"] is True
+        print("ok")
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], env=subprocess_env, capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-3000:]
+
+
+def test_callback_validates_its_options() -> None:
+    with pytest.raises(ValueError, match="every must be >= 1"):
+        WarmupDetectorCallback(every=0)
+    with pytest.raises(ValueError, match="hold must be >= 1"):
+        WarmupDetectorCallback(hold=0)
+    with pytest.raises(ValueError, match=r"unknown metrics \['rho'\]"):
+        WarmupDetectorCallback(metrics=["r_t", "rho"])
+
+
+# ---------------------------------------------------------------------- training
+@pytest.mark.slow
+@pytest.mark.parametrize(("optim", "decoupled"), [("radam", False), ("radamw", True)])
+def test_trainer_trains_with_radam(tmp_path: Path, optim: str, decoupled: bool) -> None:
+    model = tiny_gpt2()
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    trainer = Trainer(model, training_args(tmp_path, optim=optim, weight_decay=0.1), train_dataset=TokenIds())
+    result = trainer.train()
+    opt = trainer.optimizer.optimizer  # accelerate's AcceleratedOptimizer holds ours
+    assert type(opt) is RAdam
+    assert opt.param_groups[0]["decoupled_weight_decay"] is decoupled
+    steps = {float(s["step"]) for s in opt.state.values()}
+    assert steps == {12.0}
+    assert math.isfinite(result.training_loss)
+    assert all(not torch.equal(before[n], p) for n, p in model.named_parameters())
+
+
+class ReportingRecorder(Recorder):
+    """Registered under report_to="recorder", so the Trainer puts it where reporters go."""
+
+    instances: ClassVar[list[ReportingRecorder]] = []
+
+    def __init__(self) -> None:
+        super().__init__()
+        ReportingRecorder.instances.append(self)
+
+
+@pytest.mark.slow
+def test_callback_metrics_reach_reporters_and_log_history(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(integration_utils.INTEGRATION_TO_CALLBACK, "recorder", ReportingRecorder)
+    ReportingRecorder.instances.clear()
+    user_recorder = Recorder()
+    args = training_args(tmp_path, max_steps=16, report_to=["recorder"], save_strategy="steps", save_steps=16)
+    trainer = Trainer(
+        tiny_gpt2(), args, train_dataset=TokenIds(), callbacks=[user_recorder, WarmupDetectorCallback()]
+    )
+    (reporter,) = ReportingRecorder.instances
+    order = [type(c) for c in trainer.callback_handler.callbacks]
+    # Both recorders see on_log before our callback does: mutating logs in on_log would be too late.
+    assert order.index(ReportingRecorder) < order.index(Recorder) < order.index(WarmupDetectorCallback)
+    trainer.train()
+    cb = detector_callback(trainer)
+    detector = cb.detector
+    assert [r["step"] for r in detector.history] == [1, 2, 4, 8, 10, 12, 14, 16]  # every = logging_steps
+
+    loss_logs = [(s, logs) for s, logs in reporter.logs if "loss" in logs]
+    assert [s for s, _ in loss_logs] == list(range(2, 17, 2))  # the loss log of every logging step is kept
+    assert loss_logs == [(s, logs) for s, logs in user_recorder.logs if "loss" in logs]
+    saved = json.loads((tmp_path / "checkpoint-16" / "trainer_state.json").read_text())
+    for history in (trainer.state.log_history, saved["log_history"]):
+        entries = [e for e in history if "loss" in e]
+        assert [e["step"] for e in entries] == [s for s, _ in loss_logs]
+        for entry, (_, logs) in zip(entries, loss_logs):
+            assert warmup_keys(entry) == warmup_keys(logs)
+            assert all(same(entry[k], logs[k]) for k in warmup_keys(logs))
+    by_step = dict(loss_logs)
+    for record in detector.history:
+        step = record["step"]
+        if step not in by_step:  # steps 1 (no log); 6 had no evaluation
+            continue
+        logs = by_step[step]
+        for prefix in (PG0, PG1):
+            assert logs[f"{prefix}/rho_t"] == pytest.approx(theory.rho_t(step, 0.999), rel=1e-12)
+            assert logs[f"{prefix}/ess"] == pytest.approx(theory.effective_sample_size(step, 0.999))
+        assert logs["warmup/RAdam/relapses"] == 0
+    assert not warmup_keys(by_step[6])
+    assert f"{PG0}/noise" in by_step[8] and f"{PG1}/update_to_param" in by_step[8]
+    assert f"{PG0}/var_ratio" not in by_step[2]  # infinite before rectification: left out, not logged as inf
+
+    out = capsys.readouterr().out
+    assert "settled T" in out and "RAdam" in out
+    written = json.loads((tmp_path / "warmup_history.json").read_text())
+    assert [r["step"] for r in written["records"] if r["group"] == "pg0"] == [1, 2, 4, 8, 10, 12, 14, 16]
+
+
+@pytest.mark.slow
+def test_callback_metrics_filter_with_hf_default_optimizer(tmp_path: Path) -> None:
+    # The callback needs no registration and reads any Adam-family optimizer (here torch's AdamW).
+    recorder = Recorder()
+    cb = WarmupDetectorCallback(metrics=["r_t", "settled_step"], history_file=None, print_summary=False)
+    args = training_args(tmp_path, optim="adamw_torch")
+    trainer = Trainer(tiny_gpt2(), args, train_dataset=TokenIds(), callbacks=[recorder, cb])
+    trainer.train()
+    logged = set().union(*(warmup_keys(logs) for _, logs in recorder.logs))
+    # settled_step is undefined (NaN per group, None for the run) until T is found: not logged.
+    assert cb.detector.settled_step is None
+    assert logged == {"warmup/AdamW/pg0/r_t", "warmup/AdamW/pg1/r_t"}
+    assert not (tmp_path / "warmup_history.json").exists()
+    assert len(cb.detector.history) == 6  # steps 1, 2, 4, 8, 10, 12: the detector keeps everything
+
+
+# ---------------------------------------------------------------------- resume
+RESUME_STEPS, CHECKPOINT = 16, 10
+# tol so large that every evaluation past rho_t > 4 counts as settled: with hold=3 the evaluations
+# at steps 8, 10, 12 settle T = 8, so checkpoint-10 sits in the middle of the streak.
+DETECTOR = {"tol": 100.0, "hold": 3}
+
+
+def _resume_args(out: Path, **overrides: Any) -> TrainingArguments:
+    return training_args(
+        out,
+        max_steps=RESUME_STEPS,
+        save_strategy="steps",
+        save_steps=CHECKPOINT,
+        weight_decay=0.1,
+        **overrides,
+    )
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    out = tmp_path_factory.mktemp("uninterrupted")
+    trainer = Trainer(
+        tiny_gpt2(),
+        _resume_args(out),
+        train_dataset=TokenIds(),
+        callbacks=[WarmupDetectorCallback(**DETECTOR)],
+    )
+    trainer.train()
+    detector = detector_callback(trainer).detector
+    return {
+        "out": out,
+        "params": {n: p.detach().clone() for n, p in trainer.model.named_parameters()},
+        "detector": detector.state_dict(),
+        "settled_step": detector.settled_step,
+        "relapses": detector.relapses,
+        "log_history": trainer.state.log_history,
+    }
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("restore_flag", [False, True], ids=["plain", "restore_callback_states"])
+def test_resume_continues_training_and_detection(
+    tmp_path: Path, uninterrupted: dict[str, Any], restore_flag: bool
+) -> None:
+    ref = uninterrupted
+    assert ref["settled_step"] == 8  # the scenario the constants above describe
+    checkpoint = tmp_path / f"checkpoint-{CHECKPOINT}"
+    shutil.copytree(ref["out"] / f"checkpoint-{CHECKPOINT}", checkpoint)
+    saved = json.loads((checkpoint / "trainer_state.json").read_text())
+    saved_detector = saved["stateful_callbacks"]["WarmupDetectorCallback"]["attributes"]["detector_state"]
+    assert saved_detector["groups"][0]["streak"] == 2 and saved_detector["evaluations"] == 5
+
+    mine = WarmupDetectorCallback(**DETECTOR)
+    trainer = Trainer(
+        tiny_gpt2(seed=1),  # other initial weights: everything must come from the checkpoint
+        _resume_args(tmp_path, restore_callback_states_from_checkpoint=restore_flag),
+        train_dataset=TokenIds(),
+        callbacks=[mine],
+    )
+    trainer.train(resume_from_checkpoint=str(checkpoint))
+    cb = detector_callback(trainer)
+    assert (cb is mine) is not restore_flag  # with the flag transformers builds a new instance
+
+    for name, param in trainer.model.named_parameters():
+        assert torch.equal(param, ref["params"][name]), name
+    detector = cb.detector
+    assert detector.settled_step == ref["settled_step"] == 8
+    assert detector.relapses == ref["relapses"]
+    assert detector.evaluations == ref["detector"]["evaluations"] == 8
+    assert same(detector.state_dict(), ref["detector"])
+    resumed = [e for e in trainer.state.log_history if e["step"] > CHECKPOINT and "loss" in e]
+    expected = [e for e in ref["log_history"] if e["step"] > CHECKPOINT and "loss" in e]
+    assert [e["step"] for e in resumed] == [12, 14, 16]
+    for got, want in zip(resumed, expected):
+        assert warmup_keys(got) == warmup_keys(want) != set()
+        assert all(same(got[k], want[k]) for k in warmup_keys(want))
+
+
+@pytest.mark.slow
+def test_callback_state_round_trips_through_json(uninterrupted: dict[str, Any]) -> None:
+    saved = json.loads((uninterrupted["out"] / "checkpoint-16" / "trainer_state.json").read_text())
+    state = saved["stateful_callbacks"]["WarmupDetectorCallback"]
+    assert state["args"] == {
+        "every": None,
+        "sample_per_tensor": 1024,
+        "tol": 100.0,
+        "hold": 3,
+        "floor_factor": 1.5,
+        "seed": 0,
+        "name": None,
+        "sharded": None,
+        "keep_history": True,
+        "metrics": None,
+        "history_file": "warmup_history.json",
+        "print_summary": True,
+    }
+    restored = WarmupDetectorCallback.from_state(state)
+    assert same(restored.state(), state)
+    assert same(restored.detector_state, uninterrupted["detector"])
+    assert WarmupDetectorCallback().state() == {
+        "args": {**state["args"], "tol": 0.1},
+        "attributes": {"detector_state": None},
+    }
+
+
+# ---------------------------------------------------------------------- transformers 4.57
+def _side_install_pins() -> list[str]:
+    """The pins of the Makefile's transformers-4.57 target (one source of truth)."""
+    text = (ROOT / "Makefile").read_text()
+    match = re.search(r"^HF457_PINS\s*:=\s*(.+)$", text, re.MULTILINE)
+    assert match, "Makefile has no HF457_PINS line"
+    return match.group(1).split()
+
+
+def _ensure_side_install() -> Path:
+    pins = _side_install_pins()
+    stamp = SIDE_DIR / ".installed"
+    if stamp.is_file() and stamp.read_text().split() == pins:
+        return SIDE_DIR
+    # Not installed by `make` (pytest run directly): install the same way, into a fresh folder.
+    tmp = SIDE_DIR.with_name(f"{SIDE_DIR.name}.tmp{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    cmd = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    out = subprocess.run(
+        [*cmd, "--target", str(tmp), "--no-deps", *pins], capture_output=True, text=True, timeout=600
+    )
+    if out.returncode != 0:
+        shutil.rmtree(tmp, ignore_errors=True)
+        pytest.skip(
+            "transformers 4.57.6 side install failed (run `make transformers-4.57` with a package "
+            f"registry reachable): {out.stderr.strip()[-500:]}"
+        )
+    (tmp / ".installed").write_text(" ".join(pins) + "\n")
+    shutil.rmtree(SIDE_DIR, ignore_errors=True)
+    os.replace(tmp, SIDE_DIR)
+    return SIDE_DIR
+
+
+@pytest.mark.slow
+def test_transformers_4_57(tmp_path: Path, subprocess_env: dict[str, str]) -> None:
+    side = _ensure_side_install()
+    env = dict(subprocess_env)
+    env["PYTHONPATH"] = os.pathsep.join([str(side), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env["HF_HUB_OFFLINE"] = "1"
+    out = subprocess.run(
+        [sys.executable, str(PROBE), str(tmp_path)],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-4000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["transformers"] == "4.57.6"
+    assert result["optimizer"] == "RAdam"
+    assert result["warmup_steps_logged"] == [2, 4, 8, 10, 12]
+    both = {"params": True, "detector": True}
+    assert result["resumed_equal"] == {"False": both, "True": both}
