@@ -30,7 +30,14 @@ from .reduce import (
 )
 from .stats import FIELD, SUM_FIELDS, TensorSample, draw_sample, group_sums
 
-__all__ = ["GROUP_METRICS", "UnsupportedOptimizerError", "WarmupDetector", "unwrap_optimizer"]
+__all__ = [
+    "GROUP_METRICS",
+    "WRAPPER_ATTRIBUTES",
+    "UnsupportedOptimizerError",
+    "WarmupDetector",
+    "unwrap_optimizer",
+    "wrapper_chain",
+]
 
 #: Metrics logged per parameter group, as ``warmup/<Optimizer>/<group>/<metric>``.
 GROUP_METRICS = (
@@ -60,27 +67,37 @@ class UnsupportedOptimizerError(TypeError):
     """The optimizer keeps no Adam-style state (``exp_avg``, ``exp_avg_sq``, ``step``)."""
 
 
+#: Attributes through which optimizer wrappers expose what they wrap (Accelerate, Lightning,
+#: DeepSpeed ZeRO, timm's Lookahead), in the order they are tried.
+WRAPPER_ATTRIBUTES = ("optimizer", "_optimizer", "base_optimizer", "_base_optimizer")
+
+
+def wrapper_chain(optimizer: Any) -> list[Any]:
+    """``optimizer`` and everything it wraps, outermost first, following :data:`WRAPPER_ATTRIBUTES`."""
+    chain, seen = [optimizer], {id(optimizer)}
+    while True:
+        inner = None
+        for attr in WRAPPER_ATTRIBUTES:
+            candidate = getattr(chain[-1], attr, None)
+            if candidate is not None and id(candidate) not in seen and hasattr(candidate, "param_groups"):
+                inner = candidate
+                break
+        if inner is None:
+            return chain
+        chain.append(inner)
+        seen.add(id(inner))
+
+
 def unwrap_optimizer(optimizer: Any) -> tuple[torch.optim.Optimizer, Any]:
     """The innermost optimizer holding the state, and the DeepSpeed ZeRO wrapper if any.
 
     Unwraps Accelerate's ``AcceleratedOptimizer`` / ``DeepSpeedOptimizerWrapper``,
     Lightning's ``LightningOptimizer``, DeepSpeed's ZeRO optimizers and timm's
-    ``Lookahead`` (``optimizer``, ``_optimizer``, ``base_optimizer``, ``_base_optimizer``).
+    ``Lookahead`` (see :func:`wrapper_chain`).
     """
-    current, zero, seen = optimizer, None, set()
-    while id(current) not in seen:
-        seen.add(id(current))
-        if hasattr(current, "groups_padding"):
-            zero = current
-        inner = None
-        for attr in ("optimizer", "_optimizer", "base_optimizer", "_base_optimizer"):
-            candidate = getattr(current, attr, None)
-            if candidate is not None and candidate is not current and hasattr(candidate, "param_groups"):
-                inner = candidate
-                break
-        if inner is None:
-            break
-        current = inner
+    chain = wrapper_chain(optimizer)
+    zero = next((o for o in chain if hasattr(o, "groups_padding")), None)
+    current = chain[-1]
     if not (hasattr(current, "param_groups") and hasattr(current, "state")):
         raise UnsupportedOptimizerError(
             "WarmupDetector needs a torch optimizer (with param_groups and state), "
@@ -239,6 +256,11 @@ class WarmupDetector:
             return None
         self._next_eval = self._schedule_after(step)
         return self.evaluate()
+
+    @property
+    def last_step(self) -> int:
+        """The optimizer step count at the last :meth:`update` that saw a new step (0 before any)."""
+        return int(self._last_step)
 
     # ------------------------------------------------------------------ evaluation
     @property
