@@ -536,7 +536,7 @@ class WarmupDetector:
                         "optimizer": self.name,
                         "group": label,
                         **values,
-                        "settled_step": record.get("settled_step"),
+                        "relapses": record.get("relapses"),
                     }
                 )
         return rows

@@ -182,7 +182,9 @@ def _rows_from_logged_dicts(entries: Iterable[dict[str, Any]], path: Path) -> li
         raise HistoryError(f"{path}: holds no warmup/... metrics (was the warmup detector attached?)")
     rows = [by_key[k] for k in sorted(by_key)]
     for row in rows:
-        row.setdefault("settled_step", run_level.get((row["step"], row["optimizer"]), {}).get("settled_step"))
+        run = run_level.get((row["step"], row["optimizer"]), {})
+        row.setdefault("settled_step", run.get("settled_step"))
+        row.setdefault("relapses", run.get("relapses"))
     return rows
 
 
@@ -198,6 +200,7 @@ def summarize_history(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for opt, group in keys:
         mine = [r for r in rows if r.get("optimizer", "?") == opt and r["group"] == group]
         settled = [r["settled_step"] for r in mine if _finite(r.get("settled_step"))]
+        relapses = [r["relapses"] for r in mine if _finite(r.get("relapses"))]
         beta2s = [r["beta2"] for r in mine if _finite(r.get("beta2"))]
         beta2 = beta2s[-1] if beta2s else None
         t_settled = int(settled[-1]) if settled else None
@@ -207,7 +210,7 @@ def summarize_history(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "group": group,
                 "beta2": beta2,
                 "settled_step": t_settled,
-                "relapses": None,
+                "relapses": int(relapses[-1]) if relapses else None,
                 "suggested_warmup_steps": None
                 if t_settled is None or beta2 is None
                 else theory.suggested_warmup_steps(t_settled, beta2),
