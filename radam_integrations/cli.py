@@ -6,6 +6,7 @@ Sub-commands:
 * ``report RUN_DIR``: the warmup detector's summary table and plot, from a saved history
   (``warmup_history.json``/``.csv``), a Lightning ``metrics.csv`` or a Hugging Face
   ``trainer_state.json``.
+* ``demo``: the paper's warmup ablation on a post-LN Transformer (``--quick``: under two minutes).
 * ``info``: versions of torch and of the frameworks this package integrates with.
 
 Exit codes: 0 on success, 2 on bad input (with a one-line reason on stderr).
@@ -18,6 +19,7 @@ import importlib.metadata
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from . import theory
 from ._version import __version__
@@ -84,8 +86,6 @@ def _cmd_schedule(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from .warmup.report import (
         HistoryError,
         MissingDependencyError,
@@ -96,6 +96,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
         summary_table,
     )
 
+    run = Path(args.run_dir)
+    if run.is_dir() and (run / "demo_results.json").exists():
+        return _report_demo(run, args)
     try:
         source = find_history(args.run_dir)
         rows = load_history(source)
@@ -104,12 +107,64 @@ def _cmd_report(args: argparse.Namespace) -> int:
     print(f"warmup report from {source} ({len(rows)} evaluations)")
     print(summary_table(summarize_history(rows)))
     if not args.no_plot:
-        run = Path(args.run_dir)
         out = Path(args.out) if args.out else (run if run.is_dir() else run.parent) / "warmup_report.png"
         try:
             print(f"plot: {plot_history(rows, out, title=f'Warmup detector: {source}')}")
         except MissingDependencyError as err:
             raise CLIError(str(err)) from err
+    return 0
+
+
+def _report_demo(run: Path, args: argparse.Namespace) -> int:
+    """Re-render a demo directory's table and figure from its ``demo_results.json``."""
+    from .demo.ablation import (
+        DemoSettings,
+        load_results,
+        markdown_table,
+        plot_results,
+        summarize,
+        terminal_table,
+    )
+    from .warmup.report import HistoryError, MissingDependencyError
+
+    try:
+        results = load_results(run)
+    except HistoryError as err:
+        raise CLIError(str(err)) from err
+    settings = DemoSettings.from_dict(results["settings"])
+    rows = summarize(results)
+    print(f"demo report from {run / 'demo_results.json'}")
+    print(terminal_table(rows, settings))
+    (run / "summary_table.md").write_text(markdown_table(rows, settings) + "\n")
+    if not args.no_plot:
+        try:
+            print(f"plot: {plot_results(results, Path(args.out) if args.out else run / 'demo.png')}")
+        except MissingDependencyError as err:
+            raise CLIError(str(err)) from err
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    try:
+        from .demo.ablation import DemoSettings, run_ablation
+    except ImportError as err:  # pragma: no cover - needs lightning
+        raise CLIError(f"the demo needs Lightning: pip install 'radam-integrations[all]' ({err})") from err
+    settings = DemoSettings.quick() if args.quick else DemoSettings()
+    overrides = {}
+    if args.steps is not None:
+        overrides["steps"] = args.steps
+    if args.seeds is not None:
+        overrides["seeds"] = tuple(range(args.seeds))
+    if overrides:
+        settings = DemoSettings.from_dict(
+            {**settings.to_dict(), **overrides, "seeds": list(overrides.get("seeds", settings.seeds))}
+        )
+    out = Path(args.out)
+    print(f"warmup ablation -> {out} ({len(settings.seeds)} seed(s), {settings.steps} steps per run)")
+    run_ablation(settings, out, progress=not args.no_progress)
+    print(
+        f"wrote {out / 'demo_results.json'}, {out / 'summary.md'}, {out / 'metrics.csv'}, {out / 'demo.png'}"
+    )
     return 0
 
 
@@ -151,6 +206,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="where to write the PNG (default: RUN_DIR/warmup_report.png)")
     p.add_argument("--no-plot", action="store_true", help="print the table only")
     p.set_defaults(func=_cmd_report)
+
+    p = sub.add_parser("demo", help="the paper's warmup ablation on a post-LN Transformer (Lightning, CPU)")
+    p.add_argument("--quick", action="store_true", help="one seed, fewer steps: under two minutes")
+    p.add_argument("--out", default="runs/demo", help="output directory (default: runs/demo)")
+    p.add_argument("--steps", type=int, help="optimizer steps per run (default: 250, quick: 150)")
+    p.add_argument("--seeds", type=int, help="number of seeds (default: 3, quick: 1)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_demo)
 
     p = sub.add_parser("info", help="versions of torch and the integrated frameworks")
     p.set_defaults(func=_cmd_info)

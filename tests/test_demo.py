@@ -1,0 +1,52 @@
+"""``radam-integrations demo --quick`` writes its files with finite numbers; ``report`` re-renders them."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+
+from radam_integrations.demo.ablation import ARMS, DemoSettings, steps_to_target
+
+pytestmark = pytest.mark.slow
+
+
+def test_quick_demo_end_to_end(tmp_path, subprocess_env) -> None:
+    out = tmp_path / "demo"
+    cli = [sys.executable, "-m", "radam_integrations.cli"]
+    proc = subprocess.run([*cli, "demo", "--quick", "--out", str(out), "--no-progress"],
+                          capture_output=True, text=True, timeout=600, env=subprocess_env)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    for name in ("demo_results.json", "summary.md", "metrics.csv", "demo.png"):
+        assert (out / name).is_file(), name
+    assert (out / "demo.png").stat().st_size > 30_000
+
+    results = json.loads((out / "demo_results.json").read_text())
+    settings = DemoSettings.from_dict(results["settings"])
+    assert settings == DemoSettings.quick()
+    assert {r["arm"] for r in results["runs"]} == {a.key for a in ARMS}
+    for run in results["runs"]:
+        assert len(run["train_loss"]) == settings.steps
+        assert all(math.isfinite(v) for v in run["train_loss"])
+        assert all(math.isfinite(p["val_accuracy"]) and 0 <= p["val_accuracy"] <= 1 for p in run["val"])
+        assert run["detector"], "the detector evaluated"
+    warmups = {r["arm"]: r["warmup"] for r in results["runs"]}
+    assert warmups["adam-warmup-2k"] == 2000 and warmups["adam"] == warmups["radam"] == 0
+    assert warmups["adam-warmup-det"] == results["detector_suggested_warmup"] > 0
+    table = (out / "summary.md").read_text()
+    assert all(a.label in table for a in ARMS)
+
+    report = subprocess.run([*cli, "report", str(out), "--out", str(tmp_path / "again.png")],
+                            capture_output=True, text=True, timeout=300, env=subprocess_env)  # fmt: skip
+    assert report.returncode == 0, report.stderr[-2000:]
+    assert "RAdam (ours), no warmup" in report.stdout
+    assert (tmp_path / "again.png").stat().st_size > 30_000
+
+
+def test_steps_to_target() -> None:
+    losses = [3.0] * 20 + [0.01] * 30
+    assert steps_to_target(losses, 0.1) is not None and 20 < steps_to_target(losses, 0.1) <= 50
+    assert steps_to_target([3.0] * 50, 0.1) is None
