@@ -79,3 +79,24 @@ def test_fsdp1_detector_excludes_shard_padding(repo_root, tmp_path, subprocess_e
         sums = d["sums"][0]
         assert sums["weight"] == d["true_numel"] == 51  # the padding element is not counted
         assert sums["weight_zero_v"] == 0  # ... nor mistaken for a parameter that never got a gradient
+
+
+@pytest.mark.parametrize("strategy", ["ddp", "fsdp2"])
+def test_lightning_strategies_with_callback_checkpoint_and_resume(
+    repo_root, tmp_path, subprocess_env, strategy
+):
+    for phase in ("full", "first", "resume"):
+        torchrun(repo_root, "lightning_script", [strategy, str(tmp_path), phase], subprocess_env)
+    for r in (0, 1):
+        full = json.loads((tmp_path / f"full_rank{r}.json").read_text())
+        resumed = json.loads((tmp_path / f"resume_rank{r}.json").read_text())
+        assert full["world_size"] == 2 and full["backend"] == "gloo"
+        assert full["strategy"] == {"ddp": "DDPStrategy", "fsdp2": "ModelParallelStrategy"}[strategy]
+        assert full["state_type"] == ("DTensor" if strategy == "fsdp2" else "Tensor")
+        assert full["sharded"] is (strategy == "fsdp2")
+        assert resumed["global_step"] == full["global_step"] == 20
+        assert resumed["params"] == full["params"]  # exact continuation
+        assert resumed["evaluations"] == full["evaluations"] and resumed["settled"] == full["settled"]
+        assert json.dumps(resumed["history"]) == json.dumps(full["history"])
+    # Only rank 0 writes the history file.
+    assert (tmp_path / "full_history" / "warmup_history.json").is_file()

@@ -290,3 +290,21 @@ def test_no_warning_on_clean_run() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         _synthetic_run(0.0, 1.0, 1.0, 30)
+
+
+def test_padding_as_valid_ranges() -> None:
+    """ZeRO-3 pads each parameter's slice of a flat partition: padding given as valid ranges."""
+    flat = torch.nn.Parameter(torch.zeros(20))
+    opt = torch.optim.Adam([flat])
+    flat.grad = torch.randn(20)
+    opt.step()
+    ranges = [(0, 7), (8, 4), (14, 5)]  # elements 7, 12-13 and 19 are padding
+    full = WarmupDetector(opt, sample_per_tensor=None, padding=lambda gi, p: ranges)
+    full.evaluate()
+    assert full.raw_sums()[0]["weight"] == 16
+    sampled = WarmupDetector(opt, sample_per_tensor=5, padding=lambda gi, p: ranges)
+    sampled.evaluate()
+    assert sampled.raw_sums()[0]["weight"] == pytest.approx(16)
+    index = sampled._groups[0].samples[0].index.tolist()
+    valid = {i for start, length in ranges for i in range(start, start + length)}
+    assert len(index) == 5 and set(index) <= valid

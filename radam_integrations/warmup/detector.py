@@ -21,12 +21,12 @@ from torch import Tensor
 from .. import theory
 from .reduce import (
     PaddingFn,
+    ZeroLayout,
     all_reduce_sum,
     fsdp1_padding,
     local_flat,
     state_is_sharded,
     world_rank,
-    zero_padding,
 )
 from .stats import FIELD, SUM_FIELDS, TensorSample, draw_sample, group_sums
 
@@ -153,8 +153,9 @@ class WarmupDetector:
         seed: seed of the element sample (drawn once, reused at every evaluation).
         name: the ``<Optimizer>`` part of metric names (default: the optimizer's class name).
         process_group: process group of sharded state (default: the world).
-        padding: ``padding(group_index, param) -> int`` trailing padding elements of a param's
-            local shard; detected automatically for FSDP1 and DeepSpeed ZeRO.
+        padding: ``padding(group_index, tensor)``: the padding in a tensor's local shard, as a
+            number of trailing elements or a list of valid ``(start, length)`` ranges; detected
+            automatically for FSDP1 and DeepSpeed ZeRO 1/2/3.
         sharded: whether ranks hold different parts of the state (default: detected). Sharded
             statistics are summed over ranks with one all_reduce per evaluation.
         keep_history: keep every evaluation in :attr:`history` (for the report and plot).
@@ -213,7 +214,8 @@ class WarmupDetector:
         self.seed = int(seed)
         self.name = name or type(self.optimizer).__name__
         self.process_group = process_group
-        self._padding = padding or zero_padding(self._zero) or fsdp1_padding
+        self._layout = ZeroLayout(self._zero) if self._zero is not None else None
+        self._padding = padding or (self._layout.padding if self._layout else fsdp1_padding)
         self._sharded = sharded
         self.keep_history = keep_history
         self.history: list[dict[str, Any]] = []
@@ -233,8 +235,8 @@ class WarmupDetector:
     def _current_step(self) -> float | None:
         """The optimizer's step count (max over groups of the first stateful tensor's step)."""
         current = None
-        for group in self.optimizer.param_groups:
-            for p in group["params"]:
+        for gi, group in enumerate(self.optimizer.param_groups):
+            for p in self._group_tensors(gi, group):
                 state = self.optimizer.state.get(p)
                 if state and "step" in state:
                     value = float(state["step"])
@@ -282,7 +284,7 @@ class WarmupDetector:
     def _entries(self, gi: int, group: dict[str, Any]) -> list[tuple[Tensor, dict, TensorSample]]:
         tracker = self._tracker(gi)
         entries = []
-        for pi, p in enumerate(group["params"]):
+        for pi, p in enumerate(self._group_tensors(gi, group)):
             state = self.optimizer.state.get(p)
             if not state or "exp_avg_sq" not in state:
                 continue
@@ -303,11 +305,19 @@ class WarmupDetector:
             entries.append((p, state, sample))
         return entries
 
+    def _group_tensors(self, gi: int, group: dict[str, Any]) -> list[Tensor]:
+        """The tensors whose state belongs to group ``gi`` (ZeRO-3 keeps them outside ``params``)."""
+        return self._layout.group_tensors(gi, group) if self._layout else group["params"]
+
     def _draw(self, gi: int, pi: int, param: Tensor, state: dict) -> TensorSample:
         local = local_flat(state["exp_avg_sq"])
-        valid = local.numel() - int(self._padding(gi, param))
+        spec = self._padding(gi, param)
         generator = torch.Generator().manual_seed(self.seed * 1_000_003 + gi * 10_007 + pi)
-        return draw_sample(valid, self.sample_per_tensor, generator, local.device)
+        if isinstance(spec, int):
+            return draw_sample(local.numel() - spec, self.sample_per_tensor, generator, local.device)
+        ranges = [(int(start), int(length)) for start, length in spec]
+        valid = sum(length for _, length in ranges if length > 0)
+        return draw_sample(valid, self.sample_per_tensor, generator, local.device, ranges=ranges)
 
     def raw_sums(self) -> list[dict[str, float]]:
         """Per-group sums of the last evaluation (after the reduce), by :data:`SUM_FIELDS` name."""

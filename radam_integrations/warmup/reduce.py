@@ -17,8 +17,10 @@ from typing import Any
 import torch
 from torch import Tensor
 
-#: ``padding(group_index, param) -> number of trailing padding elements in param's local data``.
-PaddingFn = Callable[[int, Tensor], int]
+#: ``padding(group_index, tensor)``: the padding in a tensor's rank-local data, either as the number
+#: of trailing padding elements (``int``) or as the list of valid ``(start, length)`` ranges.
+Valid = int | list[tuple[int, int]]
+PaddingFn = Callable[[int, Tensor], Valid]
 
 
 def is_dtensor(t: Any) -> bool:
@@ -44,18 +46,43 @@ def fsdp1_padding(_group_index: int, param: Tensor) -> int:
     return 0
 
 
-def zero_padding(zero_optimizer: Any) -> PaddingFn | None:
-    """Padding of DeepSpeed ZeRO partitions: ``groups_padding[i]`` elements at the end of group ``i``'s
-    partition on this rank (the base optimizer holds one flat partition per group)."""
-    padding = getattr(zero_optimizer, "groups_padding", None)
-    if padding is None:
-        return None
-    values = [int(p) for p in padding]
+class ZeroLayout:
+    """Where DeepSpeed ZeRO keeps the optimizer state, and which of its elements are padding.
 
-    def pad(group_index: int, _param: Tensor) -> int:
-        return values[group_index] if group_index < len(values) else 0
+    * Stage 1/2 (``DeepSpeedZeroOptimizer``): the base optimizer's group ``i`` holds one flat
+      fp32 partition; ``groups_padding[i]`` zeros sit at its end (on the last rank).
+    * Stage 3 (``DeepSpeedZeroOptimizer_Stage3``): the state is keyed by the flat partitions
+      ``fp32_partitioned_groups_flat[s]`` of sub-groups ``s`` (mapped to base groups by
+      ``sub_group_to_group_id``), and the base groups' ``params`` lists are empty outside
+      ``step()``. Each parameter's slice of a sub-group is padded at its own end
+      (``groups_padding[s]`` per parameter, slice sizes from ``fp16_partitioned_groups[s]``).
+    """
 
-    return pad
+    def __init__(self, zero_optimizer: Any) -> None:
+        self.zero = zero_optimizer
+        self.stage3 = hasattr(zero_optimizer, "fp32_partitioned_groups_flat")
+
+    def group_tensors(self, group_index: int, group: dict[str, Any]) -> list[Tensor]:
+        if not self.stage3:
+            return list(group["params"])
+        to_group = getattr(self.zero, "sub_group_to_group_id", {})
+        return [
+            flat
+            for sub, flat in enumerate(self.zero.fp32_partitioned_groups_flat)
+            if int(to_group.get(sub, to_group.get(str(sub), 0))) == group_index
+        ]
+
+    def padding(self, group_index: int, tensor: Tensor) -> Valid:
+        paddings = self.zero.groups_padding
+        if not self.stage3:
+            return int(paddings[group_index]) if group_index < len(paddings) else 0
+        sub = next(i for i, flat in enumerate(self.zero.fp32_partitioned_groups_flat) if flat is tensor)
+        ranges, offset = [], 0
+        for part, pad in zip(self.zero.fp16_partitioned_groups[sub], paddings[sub]):
+            n = part.numel()
+            ranges.append((offset, n - int(pad)))
+            offset += n
+        return ranges
 
 
 def state_is_sharded(optimizer: torch.optim.Optimizer, wrapper: Any = None) -> bool:

@@ -44,16 +44,34 @@ class TensorSample:
 
 
 def draw_sample(
-    valid_numel: int, k: int | None, generator: torch.Generator, device: torch.device
+    valid_numel: int,
+    k: int | None,
+    generator: torch.Generator,
+    device: torch.device,
+    ranges: list[tuple[int, int]] | None = None,
 ) -> TensorSample:
-    """Sample at most ``k`` of the first ``valid_numel`` elements (``k=None``: all of them)."""
-    if k is None or valid_numel <= k:
+    """Sample at most ``k`` valid elements (``k=None``: all of them).
+
+    The valid elements are the first ``valid_numel`` ones, or, with ``ranges``, the union of
+    the ``(start, length)`` ranges (then ``valid_numel`` is their total length).
+    """
+    if ranges is None and (k is None or valid_numel <= k):
         return TensorSample(index=None, count=max(valid_numel, 0), weight=1.0)
-    if valid_numel <= 64 * k:
-        picked = torch.randperm(valid_numel, generator=generator)[:k]
-    else:  # large tensors: k draws with replacement are as good and avoid a huge permutation
-        picked = torch.randint(valid_numel, (k,), generator=generator)
-    return TensorSample(index=picked.sort().values.to(device), count=k, weight=valid_numel / k)
+    if k is None or valid_numel <= k:
+        positions, count, weight = torch.arange(max(valid_numel, 0)), max(valid_numel, 0), 1.0
+    else:
+        if valid_numel <= 64 * k:
+            positions = torch.randperm(valid_numel, generator=generator)[:k]
+        else:  # large tensors: k draws with replacement are as good and avoid a huge permutation
+            positions = torch.randint(valid_numel, (k,), generator=generator)
+        positions, count, weight = positions.sort().values, k, valid_numel / k
+    if ranges:  # map positions in the concatenated valid ranges to indices in the tensor
+        starts = torch.tensor([s for s, n in ranges if n > 0], dtype=torch.long)
+        lengths = torch.tensor([n for _, n in ranges if n > 0], dtype=torch.long)
+        ends = lengths.cumsum(0)
+        which = torch.searchsorted(ends, positions, right=True)
+        positions = starts[which] + positions - (ends[which] - lengths[which])
+    return TensorSample(index=positions.to(device), count=count, weight=weight)
 
 
 def group_sums(
