@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-all-dev
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint install clean transformers-4.57 test-deepspeed
+.PHONY: demo test lint install clean transformers-4.57 test-deepspeed test-xla
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,19 @@ $(DS_STAMP): $(STAMP)
 
 test-deepspeed: $(DS_STAMP)
 	PYTHONPATH=$(CURDIR) $(DS_VENV)/bin/python -m pytest -m deepspeed tests/test_deepspeed.py $(PYTEST_ARGS)
+
+# XLA on the CPU (PJRT_DEVICE=CPU), single process: torch_xla 2.9 needs torch 2.9, so this venv is
+# separate and large (about 7 GB). Not part of `make test`.
+XLA_VENV  := .venv-xla
+XLA_STAMP := $(XLA_VENV)/.installed
+
+$(XLA_STAMP):
+	$(PYTHON) -m venv $(XLA_VENV)
+	$(XLA_VENV)/bin/python -m pip install --quiet --disable-pip-version-check torch==2.9.0 torch_xla==2.9.0 pytest
+	touch $@
+
+test-xla: $(XLA_STAMP)
+	PJRT_DEVICE=CPU PYTHONPATH=$(CURDIR) $(XLA_VENV)/bin/python -m pytest -m xla tests/test_xla.py $(PYTEST_ARGS)
 
 clean:
 	rm -rf .pytest_cache .ruff_cache build dist *.egg-info runs lightning_logs

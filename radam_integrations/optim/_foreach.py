@@ -185,6 +185,7 @@ def _device_group_step(
         beta2=beta2,
         threshold=threshold,
         degenerated_to_sgd=degenerated_to_sgd,
+        dtype=params[0].dtype,  # grouped by device and dtype
     )
     if weight_decay != 0 and decoupled_weight_decay:
         torch._foreach_mul_(params, list((1 - lr * weight_decay * c.moves).unbind(0)))

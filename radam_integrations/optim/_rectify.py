@@ -49,7 +49,13 @@ class DeviceCoefficients(NamedTuple):
 
 
 def device_coefficients(
-    steps: Tensor, *, beta1: float, beta2: float, threshold: float, degenerated_to_sgd: bool
+    steps: Tensor,
+    *,
+    beta1: float,
+    beta2: float,
+    threshold: float,
+    degenerated_to_sgd: bool,
+    dtype: torch.dtype | None = None,
 ) -> DeviceCoefficients:
     """:func:`host_rectification` and the bias corrections, elementwise on a tensor of step counts.
 
@@ -70,4 +76,10 @@ def device_coefficients(
     # the sqrt so no NaN is produced, then select.
     rect = torch.where(rectified, ratio.clamp(min=0).sqrt(), torch.zeros_like(ratio))
     moves = torch.ones_like(rect) if degenerated_to_sgd else rectified.to(rect.dtype)
-    return DeviceCoefficients(rect, rectified, moves, 1 - torch.pow(beta1, steps), bias_correction2)
+    bias_correction1 = 1 - torch.pow(beta1, steps)
+    if dtype is not None:
+        out = dtype if dtype in (torch.float32, torch.float64) else torch.float32
+        rect, moves, bias_correction1, bias_correction2 = (
+            t.to(out) for t in (rect, moves, bias_correction1, bias_correction2)
+        )
+    return DeviceCoefficients(rect, rectified, moves, bias_correction1, bias_correction2)

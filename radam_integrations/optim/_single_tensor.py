@@ -101,7 +101,12 @@ def _capturable_update(
 ) -> None:
     """Branch-free update: the step count stays on the device and is never read on the host."""
     c = device_coefficients(
-        step_t, beta1=beta1, beta2=beta2, threshold=threshold, degenerated_to_sgd=degenerated_to_sgd
+        step_t,
+        beta1=beta1,
+        beta2=beta2,
+        threshold=threshold,
+        degenerated_to_sgd=degenerated_to_sgd,
+        dtype=param.dtype,
     )
     if weight_decay != 0:
         if decoupled_weight_decay:
