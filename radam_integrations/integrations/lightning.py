@@ -221,7 +221,27 @@ def _options(
 
 # With neither package installed the bases are empty: the class still exists (so this module
 # imports), and constructing it says what to install.
-class WarmupDetectorCallback(*_TRAINER_CALLBACK_BASES):  # type: ignore[misc]
+class _DetectorViews:
+    """What both callbacks expose of their :class:`_DetectorSet` (``self._set``)."""
+
+    _set: _DetectorSet
+
+    @property
+    def detectors(self) -> list[WarmupDetector]:
+        """The detectors, one per optimizer (Trainer: ``trainer.optimizers`` order; Fabric: first step)."""
+        return list(self._set.detectors)
+
+    @property
+    def settled_step(self) -> int | None:
+        """The latest settled step over all optimizers; ``None`` until every one has settled."""
+        return self._set.settled_step
+
+    def summary(self) -> str:
+        """The summary table of every detector (what is printed at the end of training)."""
+        return self._set.summary()
+
+
+class WarmupDetectorCallback(_DetectorViews, *_TRAINER_CALLBACK_BASES):  # type: ignore[misc]
     r"""Logs how Adam's adaptive learning rate settles, and when warmup stops mattering.
 
     One :class:`~radam_integrations.WarmupDetector` per optimizer of the Trainer
@@ -351,20 +371,6 @@ class WarmupDetectorCallback(*_TRAINER_CALLBACK_BASES):  # type: ignore[misc]
     def state_key(self) -> str:
         return _AUTO_STATE_KEY if self._auto_attached else _STATE_KEY
 
-    @property
-    def detectors(self) -> list[WarmupDetector]:
-        """The detectors, one per optimizer, in ``trainer.optimizers`` order (empty before training)."""
-        return list(self._set.detectors)
-
-    @property
-    def settled_step(self) -> int | None:
-        """The latest settled step over all optimizers; ``None`` until every one has settled."""
-        return self._set.settled_step
-
-    def summary(self) -> str:
-        """The summary table of every detector (what is printed at the end of training)."""
-        return self._set.summary()
-
     # ---------------------------------------------------------------- hooks
     def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
         if stage != "fit":
@@ -469,7 +475,7 @@ class WarmupDetectorCallback(*_TRAINER_CALLBACK_BASES):  # type: ignore[misc]
             self.load_state_dict(copy.deepcopy(states[other]))
 
 
-class FabricWarmupDetectorCallback:
+class FabricWarmupDetectorCallback(_DetectorViews):
     r"""The warmup detector for a Lightning Fabric training loop.
 
     Pass it in ``Fabric(callbacks=[...])``. Fabric calls :meth:`on_after_optimizer_step` after
@@ -554,20 +560,6 @@ class FabricWarmupDetectorCallback:
         self._inert = False
         self._warned_no_fabric = False
         self._skipped: list[Any] = []  # unsupported optimizers of an auto-attached instance
-
-    @property
-    def detectors(self) -> list[WarmupDetector]:
-        """The detectors, one per optimizer, in the order of their first step."""
-        return list(self._set.detectors)
-
-    @property
-    def settled_step(self) -> int | None:
-        """The latest settled step over all optimizers; ``None`` until every one has settled."""
-        return self._set.settled_step
-
-    def summary(self) -> str:
-        """The summary table of every detector."""
-        return self._set.summary()
 
     def write(self, directory: str | os.PathLike[str]) -> list[str]:
         """Write ``warmup_history.json`` (and the PNG if ``plot``) into ``directory``; the paths."""
