@@ -15,6 +15,7 @@ Exit codes: 0 on success, 2 on bad input (with a one-line reason on stderr).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib.metadata
 import json
 import sys
@@ -150,15 +151,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     except ImportError as err:  # pragma: no cover - needs lightning
         raise CLIError(f"the demo needs Lightning: pip install 'radam-integrations[all]' ({err})") from err
     settings = DemoSettings.quick() if args.quick else DemoSettings()
-    overrides = {}
     if args.steps is not None:
-        overrides["steps"] = args.steps
+        settings = dataclasses.replace(settings, steps=args.steps)
     if args.seeds is not None:
-        overrides["seeds"] = tuple(range(args.seeds))
-    if overrides:
-        settings = DemoSettings.from_dict(
-            {**settings.to_dict(), **overrides, "seeds": list(overrides.get("seeds", settings.seeds))}
-        )
+        settings = dataclasses.replace(settings, seeds=tuple(range(args.seeds)))
     out = Path(args.out)
     print(f"warmup ablation -> {out} ({len(settings.seeds)} seed(s), {settings.steps} steps per run)")
     run_ablation(settings, out, progress=not args.no_progress)

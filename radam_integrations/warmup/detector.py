@@ -11,7 +11,6 @@ import base64
 import math
 import struct
 import warnings
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -220,6 +219,7 @@ class WarmupDetector:
         self.keep_history = keep_history
         self.history: list[dict[str, Any]] = []
         self._groups: list[_GroupTracker] = []
+        self._last_sums: list[list[float]] = []
         self._last_step = 0.0
         self._next_eval = 1.0
         self.evaluations = 0
@@ -321,7 +321,7 @@ class WarmupDetector:
 
     def raw_sums(self) -> list[dict[str, float]]:
         """Per-group sums of the last evaluation (after the reduce), by :data:`SUM_FIELDS` name."""
-        return [dict(zip(SUM_FIELDS + _EXTRA, row)) for row in getattr(self, "_last_sums", [])]
+        return [dict(zip(SUM_FIELDS + _EXTRA, row)) for row in self._last_sums]
 
     def evaluate(self) -> dict[str, float]:
         """Evaluate now (whatever the schedule) and return the metrics."""
@@ -332,8 +332,10 @@ class WarmupDetector:
                 raise UnsupportedOptimizerError(f"param group {gi} has no 'betas': not an Adam-family group")
             beta1, beta2 = (float(b) for b in group["betas"])
             entries = self._entries(gi, group)
-            sums = group_sums(entries, beta1=beta1, beta2=beta2, eps=float(group.get("eps", 1e-8))).cpu()
-            steps = [float(state["step"]) for _, state, _ in entries]
+            steps = [float(state["step"]) for _, state, _ in entries]  # one host read per tensor
+            sums = group_sums(
+                entries, steps, beta1=beta1, beta2=beta2, eps=float(group.get("eps", 1e-8))
+            ).cpu()
             extra = torch.tensor([max(steps), 1.0] if steps else [0.0, 0.0], dtype=torch.float64)
             rows.append(torch.cat([sums, extra]))
         table = torch.stack(rows) if rows else torch.zeros(0, len(SUM_FIELDS) + 2, dtype=torch.float64)
@@ -666,19 +668,12 @@ def _check_adam_family(optimizer: torch.optim.Optimizer) -> None:
             "has no 'betas' in its param groups, so it keeps none. Use Adam, AdamW, RAdam, NAdam or "
             "radam_integrations.RAdam."
         )
-    for state in _first_states(optimizer):
-        if "exp_avg_sq" not in state:
-            raise UnsupportedOptimizerError(
-                f"{type(optimizer).__name__}'s state has {sorted(state)} but no 'exp_avg_sq': "
-                "WarmupDetector reads Adam-family state (step, exp_avg, exp_avg_sq)"
-            )
-
-
-def _first_states(optimizer: torch.optim.Optimizer) -> Iterable[dict]:
-    for state in optimizer.state.values():
-        if state:
-            yield state
-            return
+    state = next((st for st in optimizer.state.values() if st), None)
+    if state is not None and "exp_avg_sq" not in state:
+        raise UnsupportedOptimizerError(
+            f"{type(optimizer).__name__}'s state has {sorted(state)} but no 'exp_avg_sq': "
+            "WarmupDetector reads Adam-family state (step, exp_avg, exp_avg_sq)"
+        )
 
 
 def _encode(t: Tensor) -> dict[str, Any]:

@@ -76,6 +76,7 @@ def draw_sample(
 
 def group_sums(
     entries: list[tuple[Tensor, dict, TensorSample]],
+    steps: list[float],
     *,
     beta1: float,
     beta2: float,
@@ -83,8 +84,9 @@ def group_sums(
 ) -> Tensor:
     """Weighted sums (float64, in :data:`SUM_FIELDS` order) over the sampled elements of one group.
 
-    ``entries`` are ``(param, state, sample)`` for the group's tensors that have state. The
-    sample's ``prev_logpsi`` is replaced by this evaluation's values.
+    ``entries`` are ``(param, state, sample)`` for the group's tensors that have state, ``steps``
+    their step counts (read once by the caller). The sample's ``prev_logpsi`` is replaced by this
+    evaluation's values.
     """
     sums = torch.zeros(len(SUM_FIELDS), dtype=torch.float64)
     if not entries:
@@ -92,7 +94,7 @@ def group_sums(
     device = local_flat(entries[0][1]["exp_avg_sq"]).device
     gathered: dict[str, list[Tensor]] = {"v": [], "m": [], "p": [], "t": [], "w": [], "prev": []}
     sizes = []
-    for param, state, sample in entries:
+    for (param, state, sample), step in zip(entries, steps):
         flat_v = local_flat(state["exp_avg_sq"])
         n, idx = sample.count, sample.index
 
@@ -103,7 +105,6 @@ def group_sums(
         gathered["m"].append(take(local_flat(state["exp_avg"])))
         gathered["p"].append(take(local_flat(param)))
         sizes.append(n)
-        step = float(state["step"])
         gathered["t"].append(torch.full((n,), step, dtype=torch.float64, device=device))
         gathered["w"].append(torch.full((n,), sample.weight, dtype=torch.float64, device=device))
         prev = sample.prev_logpsi
@@ -129,23 +130,22 @@ def group_sums(
             return (w * mask).sum()
         return torch.where(mask, w * values, torch.zeros_like(w)).sum()
 
-    zero = torch.zeros_like(v)
-    logpsi0, drift0 = torch.where(with_v, logpsi, zero), torch.where(with_drift, drift, zero)
+    # wsum selects with torch.where, so NaN/Inf outside the mask never reaches a sum.
     values = [
         wsum(finite),
         wsum(zero_v),
         wsum(~finite),
         wsum(with_v),
-        wsum(with_v, logpsi0),
-        wsum(with_v, logpsi0 * logpsi0),
+        wsum(with_v, logpsi),
+        wsum(with_v, logpsi * logpsi),
         wsum(with_drift),
-        wsum(with_drift, drift0),
-        wsum(with_drift, drift0 * drift0),
+        wsum(with_drift, drift),
+        wsum(with_drift, drift * drift),
         wsum(finite, update * update),
         wsum(finite, m_hat * m_hat),
-        wsum(finite, torch.where(finite, p * p, zero)),
+        wsum(finite, p * p),
     ]
-    sums = torch.stack(values).to("cpu" if device.type == "meta" else device)
+    sums = torch.stack(values)
 
     for (_, _, sample), new in zip(entries, torch.split(logpsi, sizes)):
         sample.prev_logpsi = new
