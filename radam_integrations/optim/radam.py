@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 import warnings
 from collections.abc import Callable, Iterable
 from typing import Any, Literal
@@ -105,6 +106,13 @@ class RAdam(Optimizer):
             where it is available and gives the same numbers; ``True`` requires it.
         capturable: keep the step count on the parameters' device and avoid every host
             synchronisation and data-dependent branch (CUDA graphs, ``torch.compile``, XLA).
+        differentiable: accepted for ``torch.optim.RAdam``'s signature; only ``False`` (the
+            default) is implemented. For a step that autograd can differentiate through
+            (higher-order optimization), use ``torch.optim.RAdam(differentiable=True)``.
+
+    Invalid options raise what ``torch.optim.RAdam`` raises for them, with torch's message
+    followed by an explanation (for example ``ValueError: Invalid learning rate: -0.001
+    (lr must be >= 0)``).
 
     Example:
         >>> import torch
@@ -133,8 +141,10 @@ class RAdam(Optimizer):
         foreach: bool | None = None,
         fused: bool | None = None,
         capturable: bool = False,
+        differentiable: bool = False,
     ) -> None:
         _validate_hyperparameters(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, threshold=threshold)
+        _check_not_differentiable(differentiable)
         if foreach and fused:
             raise ValueError(
                 "foreach=True and fused=True were both given: choose one step path "
@@ -154,7 +164,7 @@ class RAdam(Optimizer):
             "foreach": foreach,
             "capturable": capturable,
             "decoupled_weight_decay": decoupled_weight_decay,
-            "differentiable": False,
+            "differentiable": differentiable,
             "threshold": threshold,
             "degenerated_to_sgd": degenerated_to_sgd,
             "fused": fused,
@@ -176,6 +186,7 @@ class RAdam(Optimizer):
                 if k in param_group
             }
         )
+        _check_not_differentiable(param_group.get("differentiable", False))
         super().add_param_group(param_group)
         if param_group.get("fused", self.defaults.get("fused")):
             _check_fused_supported(self.param_groups[-1]["params"])
@@ -251,11 +262,8 @@ class RAdam(Optimizer):
         return loss
 
     def _step_group(self, group: dict[str, Any]) -> None:
-        if group["differentiable"]:
-            raise ValueError(
-                "differentiable=True is not supported by radam_integrations.RAdam; "
-                "use torch.optim.RAdam(differentiable=True) for higher-order optimization"
-            )
+        # A group can still say differentiable=True when it comes from a loaded state_dict.
+        _check_not_differentiable(group["differentiable"])
         params: list[Tensor] = []
         grads: list[Tensor] = []
         exp_avgs: list[Tensor] = []
@@ -267,15 +275,18 @@ class RAdam(Optimizer):
         beta1, beta2 = group["betas"]
         capturable = group["capturable"]
         lr = group["lr"]
-        if isinstance(lr, Tensor) and not capturable:
-            # Host paths read a tensor lr once per step (they synchronise on the step count anyway).
-            lr = lr.item()
+        if isinstance(lr, Tensor):
+            if not capturable:
+                # Host paths read a tensor lr once per step (they synchronise on the step count anyway).
+                lr = lr.item()
+        else:
+            lr = float(lr)  # numpy scalars and ints, as torch accepts them
         hyper = {
             "lr": lr,
-            "beta1": beta1,
-            "beta2": beta2,
-            "eps": group["eps"],
-            "weight_decay": group["weight_decay"],
+            "beta1": float(beta1),
+            "beta2": float(beta2),
+            "eps": float(group["eps"]),
+            "weight_decay": float(group["weight_decay"]),
             "decoupled_weight_decay": group["decoupled_weight_decay"],
             "threshold": group["threshold"],
             "degenerated_to_sgd": group["degenerated_to_sgd"],
@@ -339,6 +350,15 @@ class RAdam(Optimizer):
         return path
 
 
+class _BetasLengthError(ValueError, IndexError):
+    """``betas`` is not a pair. Both types: ours (a bad value) and torch's (it indexes ``betas[1]``)."""
+
+
+def _is_real(value: object) -> bool:
+    """A real number as torch's options take it: float, int, numpy scalar; not bool, not a tensor."""
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, Tensor))
+
+
 def _validate_hyperparameters(
     *,
     lr: float | Tensor = 1e-3,
@@ -347,41 +367,69 @@ def _validate_hyperparameters(
     weight_decay: float = 0.0,
     threshold: float = 5.0,
 ) -> None:
+    """Reject what ``torch.optim.RAdam`` rejects, with its exception types and wording.
+
+    Each message starts with torch's text (so code matching torch's messages keeps working)
+    and then says what is expected. Checks run in torch's order (lr, eps, betas,
+    weight_decay). Values that torch rejects only through Python's own errors (strings,
+    ``None``) or lets through by accident (bools, tensor betas/eps/weight_decay) get a
+    ``TypeError`` naming the argument.
+    """
     if isinstance(lr, Tensor):
         if lr.numel() != 1:
             raise ValueError(
-                f"lr: a tensor learning rate must have exactly one element, got shape {tuple(lr.shape)}"
+                f"Tensor lr must be 1-element, got a tensor of shape {tuple(lr.shape)} "
+                "(a tensor learning rate holds exactly one value)"
             )
         lr_value = float(lr.detach().reshape(()).item()) if lr.device.type != "meta" else 0.0
-    elif isinstance(lr, (int, float)) and not isinstance(lr, bool):
+    elif _is_real(lr):
         lr_value = float(lr)
     else:
         raise TypeError(f"lr must be a float or a 1-element tensor, got {type(lr).__name__}")
     if not lr_value >= 0.0:
-        raise ValueError(f"lr must be >= 0, got {lr_value}")
-    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-        raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
-    for index, beta in enumerate(betas):
+        raise ValueError(f"Invalid learning rate: {lr} (lr must be >= 0)")
+    _check_non_negative("eps", eps, "Invalid epsilon value")
+    if isinstance(betas, Tensor):
+        raise TypeError("betas must be a pair of floats, got a tensor; tensor betas are not supported")
+    try:
+        n_betas = len(betas)
+    except TypeError:
+        raise TypeError(f"betas must be a pair (beta1, beta2), got {type(betas).__name__}") from None
+    if n_betas != 2:
+        raise _BetasLengthError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+    for index in range(2):
+        beta = betas[index]
         if isinstance(beta, Tensor):
             raise TypeError(f"betas[{index}] must be a float, got a tensor; tensor betas are not supported")
-        if isinstance(beta, bool) or not isinstance(beta, (int, float)):
+        if not _is_real(beta):
             raise TypeError(f"betas[{index}] must be a float, got {type(beta).__name__}")
         if not 0.0 <= beta < 1.0:
-            raise ValueError(f"betas[{index}] must be in [0, 1), got {beta}")
-    if isinstance(eps, bool) or not isinstance(eps, (int, float)):
-        raise TypeError(f"eps must be a float, got {type(eps).__name__}")
-    if not eps >= 0.0:
-        raise ValueError(f"eps must be >= 0, got {eps}")
-    if isinstance(weight_decay, bool) or not isinstance(weight_decay, (int, float)):
-        raise TypeError(f"weight_decay must be a float, got {type(weight_decay).__name__}")
-    if not weight_decay >= 0.0:
-        raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
+            raise ValueError(
+                f"Invalid beta parameter at index {index}: {beta} (betas[{index}] must be in [0, 1))"
+            )
+    _check_non_negative("weight_decay", weight_decay, "Invalid weight_decay value")
+    if not _is_real(threshold):
         raise TypeError(f"threshold must be a float, got {type(threshold).__name__}")
     if not math.isfinite(threshold) or threshold < 0:
         raise ValueError(
             f"threshold must be a finite number >= 0 (rectify when rho_t > threshold; 5 is torch's, "
             f"4 the paper's), got {threshold}"
+        )
+
+
+def _check_non_negative(name: str, value: object, torch_wording: str) -> None:
+    if not _is_real(value):
+        raise TypeError(f"{name} must be a float, got {type(value).__name__}")
+    if not value >= 0.0:  # type: ignore[operator]
+        raise ValueError(f"{torch_wording}: {value} ({name} must be >= 0)")
+
+
+def _check_not_differentiable(differentiable: object) -> None:
+    if differentiable:
+        raise ValueError(
+            "differentiable=True is not supported by radam_integrations.RAdam (its steps run under "
+            "torch.no_grad()); use torch.optim.RAdam(differentiable=True) to differentiate through "
+            "the optimizer step (higher-order optimization), or pass differentiable=False"
         )
 
 
