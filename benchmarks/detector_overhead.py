@@ -17,7 +17,6 @@ two ways:
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
@@ -27,6 +26,7 @@ import torch
 
 from radam_integrations import RAdam, WarmupDetector
 from radam_integrations.demo.model import ModelConfig, PostLNTransformer
+from radam_integrations.files import write_json
 
 
 def make(seed: int, config: ModelConfig) -> tuple[torch.nn.Module, torch.optim.Optimizer]:
@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--blocks", type=int, default=30, help="timed blocks per copy")
     parser.add_argument("--every", type=int, default=10, help="detector evaluation period (its default)")
-    parser.add_argument("--sample-per-tensor", type=int, default=1024)
+    parser.add_argument("--sample-size", type=int, default=4096, help="elements sampled per group")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--seq-len", type=int, default=33)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/detector_overhead.json"))
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     config = ModelConfig()
     with_model, with_opt = make(0, config)
     without_model, without_opt = make(0, config)
-    detector = WarmupDetector(with_opt, every=args.every, sample_per_tensor=args.sample_per_tensor)
+    detector = WarmupDetector(with_opt, every=args.every, sample_size=args.sample_size)
     gen = torch.Generator().manual_seed(0)
     batches = [
         torch.randint(0, config.vocab_size, (args.batch_size, args.seq_len), generator=gen) for _ in range(8)
@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         "params": n_params,
         "tensors": n_tensors,
         "every": args.every,
-        "sample_per_tensor": args.sample_per_tensor,
+        "sample_size": args.sample_size,
         "evaluations_timed": args.blocks,
         "median_block_ms_with": 1e3 * med_with,
         "median_block_ms_without": 1e3 * med_without,
@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     print(
         f"demo model: {n_params / 1e6:.2f}M parameters in {n_tensors} tensors; detector every={args.every}, "
-        f"K={args.sample_per_tensor}"
+        f"sample size {args.sample_size}"
     )
     print(
         f"median block of {args.every} steps: {result['median_block_ms_without']:.1f} ms without, "
@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{result['overhead_block_pct']:+.2f}% (ratio of block medians; noisier)"
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2))
+    write_json(args.out, result, indent=2)
     print(f"wrote {args.out}")
     return 0
 

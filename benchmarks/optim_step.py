@@ -21,7 +21,6 @@ torch.optim.RAdam(foreach=True), and writes the table as JSON.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import platform
 import random
@@ -34,6 +33,7 @@ from pathlib import Path
 import torch
 
 from radam_integrations import RAdam
+from radam_integrations.files import write_json
 
 BYTES_PER_PARAM = 28  # float32: 4 reads + 3 writes of 4 bytes
 
@@ -230,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
         "python": platform.python_version(),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"meta": meta, "results": results}, indent=2))
+    write_json(args.out, {"meta": meta, "results": results}, indent=2)
     print(f"\nwrote {args.out}")
     return 0
 

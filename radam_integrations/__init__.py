@@ -2,7 +2,9 @@
 
 ``import radam_integrations`` needs only torch and imports no training framework:
 adapters live in :mod:`radam_integrations.integrations` and import their framework
-when they are used.
+when they are used. :func:`register_all` registers RAdam with every installed framework
+that picks optimizers by name; ``radam-integrations run SCRIPT`` runs a script you did not
+write with everything registered (:mod:`radam_integrations.runner`).
 
 Example:
     >>> import torch
@@ -17,6 +19,7 @@ from __future__ import annotations
 from . import theory
 from ._version import __version__
 from .optim import RAdam, SparseGradientError
+from .registration import register_all
 from .warmup import UnsupportedOptimizerError, WarmupDetector
 
 __all__ = [
@@ -25,5 +28,6 @@ __all__ = [
     "UnsupportedOptimizerError",
     "WarmupDetector",
     "__version__",
+    "register_all",
     "theory",
 ]

@@ -1,9 +1,11 @@
 """Plain-PyTorch checkpoints of a model, its optimizer and the warmup detector.
 
 The frameworks have their own checkpointing (Lightning, the HF Trainer, Accelerate's
-``save_state``); this is for hand-written loops. Writes are atomic (a temporary file
-renamed into place), loads use ``torch.load(weights_only=True)`` (no arbitrary pickle),
-and a damaged file raises :class:`CheckpointError` naming it, never a silent reset.
+``save_state``); this is for hand-written loops. Writes are atomic (a locked temporary file
+renamed into place; the temporaries of saves that were killed are removed by the next save of
+the same file, see :mod:`radam_integrations.files`), loads use ``torch.load(weights_only=True)``
+(no arbitrary pickle), and a damaged file raises :class:`CheckpointError` naming it, never a
+silent reset.
 
 Example:
     >>> import tempfile, torch
@@ -22,14 +24,15 @@ from __future__ import annotations
 
 import os
 import pickle
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
-__all__ = ["CheckpointError", "load_checkpoint", "save_checkpoint"]
+from .files import atomic_write, remove_stale_temporaries
+
+__all__ = ["CheckpointError", "load_checkpoint", "remove_stale_temporaries", "save_checkpoint"]
 
 _FORMAT = "radam-integrations/checkpoint"
 
@@ -46,7 +49,10 @@ def save_checkpoint(
     detector: Any = None,
     extra: dict[str, Any] | None = None,
 ) -> None:
-    """Atomically write the state dicts (and JSON-safe ``extra``) to ``path``."""
+    """Atomically write the state dicts (and JSON-safe ``extra``) to ``path``.
+
+    Stale temporaries ``.NAME.<random>.tmp`` of earlier saves that were killed are removed first.
+    """
     path = Path(path)
     payload: dict[str, Any] = {"format": _FORMAT, "version": 1, "extra": dict(extra or {})}
     if model is not None:
@@ -55,17 +61,8 @@ def save_checkpoint(
         payload["optimizer"] = optimizer.state_dict()
     if detector is not None:
         payload["detector"] = detector.state_dict()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(payload, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path) as fh:
+        torch.save(payload, fh)
 
 
 def load_checkpoint(

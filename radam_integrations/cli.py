@@ -2,6 +2,8 @@
 
 Sub-commands:
 
+* ``run [--detect] SCRIPT [ARGS...]``: run a training script with RAdam registered in every
+  installed framework (see :mod:`radam_integrations.runner`).
 * ``schedule``: print RAdam's warmup horizons for one or more ``beta2`` values.
 * ``report RUN_DIR``: the warmup detector's summary table and plot, from a saved history
   (``warmup_history.json``/``.csv``), a Lightning ``metrics.csv`` or a Hugging Face
@@ -17,13 +19,15 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import importlib.metadata
-import json
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, NoReturn
 
 from . import theory
 from ._version import __version__
+from .files import dumps
 
 
 class CLIError(Exception):
@@ -43,7 +47,7 @@ def schedule_table(betas2: Sequence[float], threshold: float = 5.0) -> str:
     header = (
         "beta2",
         "rho_inf",
-        f"first rectified (rho>{threshold:g})",
+        f"first rectified (rho>{theory.effective_threshold(threshold):g})",
         "r_t>=0.5",
         "r_t>=0.9",
         "r_t>=0.99",
@@ -77,19 +81,22 @@ def _cmd_schedule(args: argparse.Namespace) -> int:
     for beta2 in args.beta2:
         if not 0.0 <= beta2 < 1.0:
             raise CLIError(f"--beta2 must be in [0, 1), got {beta2}")
+    if not (math.isfinite(args.threshold) and args.threshold >= 0):
+        raise CLIError(f"--threshold must be a finite number >= 0, got {args.threshold}")
     if args.json:
+        print(dumps([theory.schedule_horizons(b, args.threshold).as_dict() for b in args.beta2], indent=2))
+        return 0
+    print(schedule_table(args.beta2, args.threshold))
+    if args.threshold < theory.MIN_RECTIFY_RHO:
         print(
-            json.dumps([theory.schedule_horizons(b, args.threshold).as_dict() for b in args.beta2], indent=2)
+            f"threshold {args.threshold:g} acts as 4, as in the optimizer: r_t only exists for rho_t > 4.",
         )
-    else:
-        print(schedule_table(args.beta2, args.threshold))
     return 0
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
     from .warmup.report import (
         HistoryError,
-        MissingDependencyError,
         find_history,
         load_history,
         plot_history,
@@ -98,22 +105,45 @@ def _cmd_report(args: argparse.Namespace) -> int:
     )
 
     run = Path(args.run_dir)
-    if run.is_dir() and (run / "demo_results.json").exists():
+    if run.is_dir() and (run / "demo_results.json").is_file():
         return _report_demo(run, args)
     try:
         source = find_history(args.run_dir)
         rows = load_history(source)
     except HistoryError as err:
         raise CLIError(str(err)) from err
-    print(f"warmup report from {source} ({len(rows)} evaluations)")
+    out = None if args.no_plot else _png_target(args.out, run, "warmup_report.png")
+    print(f"warmup report from {source} ({len({r['step'] for r in rows})} evaluations)")
     print(summary_table(summarize_history(rows)))
-    if not args.no_plot:
-        out = Path(args.out) if args.out else (run if run.is_dir() else run.parent) / "warmup_report.png"
-        try:
-            print(f"plot: {plot_history(rows, out, title=f'Warmup detector: {source}')}")
-        except MissingDependencyError as err:
-            raise CLIError(str(err)) from err
+    if out is not None:
+        print(f"plot: {_plot(plot_history, rows, out, title=f'Warmup detector: {source}')}")
     return 0
+
+
+def _png_target(out: str | None, run: Path, default_name: str) -> Path:
+    """Where ``--out`` says the PNG goes: a file, or ``default_name`` inside an existing folder."""
+    if out is None:
+        return (run if run.is_dir() else run.parent) / default_name
+    target = Path(out)
+    if target.is_dir() or out.endswith(("/", "\\")):
+        return target / default_name
+    if target.suffix.lower() != ".png":
+        raise CLIError(f"--out {out}: the plot is a PNG; give a .png file name or an existing folder")
+    if target.parent.exists() and not target.parent.is_dir():
+        raise CLIError(f"--out {out}: {target.parent} is not a folder")
+    return target
+
+
+def _plot(plot: Any, data: Any, out: Path, **kwargs: Any) -> str:
+    """Run a plot function, turning a missing matplotlib or an unwritable target into a CLIError."""
+    from .warmup.report import MissingDependencyError
+
+    try:
+        return plot(data, out, **kwargs)
+    except MissingDependencyError as err:
+        raise CLIError(str(err)) from err
+    except OSError as err:
+        raise CLIError(f"cannot write the plot to {out}: {err.strerror or err}") from err
 
 
 def _report_demo(run: Path, args: argparse.Namespace) -> int:
@@ -126,22 +156,23 @@ def _report_demo(run: Path, args: argparse.Namespace) -> int:
         summarize,
         terminal_table,
     )
-    from .warmup.report import HistoryError, MissingDependencyError
+    from .warmup.report import HistoryError
 
     try:
         results = load_results(run)
     except HistoryError as err:
         raise CLIError(str(err)) from err
-    settings = DemoSettings.from_dict(results["settings"])
-    rows = summarize(results)
+    try:
+        settings = DemoSettings.from_dict(results["settings"])
+        rows = summarize(results)
+    except (AttributeError, KeyError, TypeError, ValueError) as err:
+        raise CLIError(f"{run / 'demo_results.json'}: malformed demo results ({err!r})") from err
+    out = None if args.no_plot else _png_target(args.out, run, "demo.png")
     print(f"demo report from {run / 'demo_results.json'}")
     print(terminal_table(rows, settings))
     (run / "summary_table.md").write_text(markdown_table(rows, settings) + "\n")
-    if not args.no_plot:
-        try:
-            print(f"plot: {plot_results(results, Path(args.out) if args.out else run / 'demo.png')}")
-        except MissingDependencyError as err:
-            raise CLIError(str(err)) from err
+    if out is not None:
+        print(f"plot: {_plot(plot_results, results, out)}")
     return 0
 
 
@@ -183,13 +214,28 @@ def _cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors on one line (argparse prints the usage first)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="radam-integrations",
-        description="Rectified Adam for PyTorch training stacks: horizons, reports and the warmup demo.",
+        description="Rectified Adam for PyTorch training stacks: run scripts with RAdam registered, "
+        "horizons, reports and the warmup demo.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser(
+        "run",
+        help="run a training script with RAdam registered (and --detect: the warmup detector attached)",
+        add_help=False,
+    )
+    p.add_argument("script_and_args", nargs=argparse.REMAINDER, help="[--detect] SCRIPT [ARGS...]")
 
     p = sub.add_parser("schedule", help="print RAdam's warmup horizons for beta2")
     p.add_argument("--beta2", type=float, nargs="+", default=[0.99, 0.999], help="one or more beta2 values")
@@ -218,6 +264,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``radam-integrations`` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["run"]:  # everything after "run" belongs to the runner and the script
+        from .runner import main as run_main
+
+        return run_main(argv[1:], prog="radam-integrations run")
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -9,12 +9,22 @@ are built::
     from transformers import TrainingArguments
 
     args = TrainingArguments("out", optim="radam")
+
+``python -m radam_integrations.hf SCRIPT [ARGS...]`` runs a script you did not write, exactly as
+``python -m radam_integrations SCRIPT`` does (see :mod:`radam_integrations.runner`).
 """
 
 from __future__ import annotations
+
+import sys
 
 from .integrations.transformers import WarmupDetectorCallback, register
 
 __all__ = ["WarmupDetectorCallback", "register"]
 
 register()
+
+if __name__ == "__main__":
+    from .runner import main
+
+    sys.exit(main(prog="python -m radam_integrations.hf"))

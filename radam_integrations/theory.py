@@ -337,15 +337,35 @@ def _first_step_where(predicate, upper_hint: int = 8, limit: int = 10**12) -> in
     return hi
 
 
+#: ``r_t`` is only defined where ``rho_t > 4`` (the variance of the adaptive lr is infinite below).
+MIN_RECTIFY_RHO = 4.0
+
+
+def effective_threshold(threshold: float) -> float:
+    """The threshold RAdam applies: a step is rectified when ``rho_t > max(threshold, 4)``.
+
+    >>> effective_threshold(5.0), effective_threshold(2.0)
+    (5.0, 4.0)
+    """
+    return max(float(threshold), MIN_RECTIFY_RHO)
+
+
 def first_rectified_step(beta2: float, threshold: float = 5.0) -> int | None:
-    """First step ``t`` at which RAdam rectifies, i.e. ``rho_t > threshold``.
+    """First step ``t`` at which RAdam rectifies, i.e. ``rho_t > max(threshold, 4)``.
 
     ``threshold=5`` is torch's rule (and, in practice, the official code's ``>= 5``),
-    ``threshold=4`` the paper's. Returns ``None`` when ``rho_inf <= threshold`` (for
-    example ``beta2 <= 0.6`` with the default threshold): RAdam then never rectifies.
+    ``threshold=4`` the paper's; lower values act as 4, as in the optimizer. Returns ``None``
+    when ``rho_inf`` does not exceed that (for example ``beta2 <= 0.6`` with the default
+    threshold, or a threshold above ``rho_inf``): RAdam then never rectifies.
+
+    >>> first_rectified_step(0.999), first_rectified_step(0.999, 4.0), first_rectified_step(0.999, 1.0)
+    (6, 5, 5)
+    >>> first_rectified_step(0.999, 5000.0) is None
+    True
     """
     if not math.isfinite(threshold):
         raise ValueError(f"threshold must be finite, got {threshold!r}")
+    threshold = effective_threshold(threshold)
     if rho_inf(beta2) <= threshold:
         return None
     return _first_step_where(lambda t: rho_t(t, beta2) > threshold)
@@ -427,15 +447,29 @@ class ScheduleHorizons:
 
 
 def schedule_horizons(beta2: float, threshold: float = 5.0) -> ScheduleHorizons:
-    """All the horizons for ``beta2`` in one record (used by ``radam-integrations schedule``)."""
+    """All the horizons for ``beta2`` in one record (used by ``radam-integrations schedule``).
+
+    The ``r_t`` horizons are those of the optimizer's applied rectification: never (``None``)
+    when it never rectifies, and not before its first rectified step.
+
+    >>> h = schedule_horizons(0.999, threshold=1000.0)
+    >>> h.first_rectified_step, h.r_half, h.r_90
+    (1257, 1257, 2737)
+    """
+    first = first_rectified_step(beta2, threshold)
+
+    def applied(x: float) -> int | None:
+        step = steps_until_rectification(x, beta2)
+        return None if first is None or step is None else max(first, step)
+
     return ScheduleHorizons(
         beta2=beta2,
         threshold=threshold,
         rho_inf=rho_inf(beta2),
-        first_rectified_step=first_rectified_step(beta2, threshold),
-        r_half=steps_until_rectification(0.5, beta2),
-        r_90=steps_until_rectification(0.9, beta2),
-        r_99=steps_until_rectification(0.99, beta2),
+        first_rectified_step=first,
+        r_half=applied(0.5),
+        r_90=applied(0.9),
+        r_99=applied(0.99),
         ess_limit=(1.0 + beta2) / (1.0 - beta2),
         untuned_linear_warmup=untuned_linear_warmup(beta2),
         untuned_exponential_warmup=untuned_exponential_warmup(beta2),

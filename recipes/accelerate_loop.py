@@ -160,7 +160,6 @@ def main(argv: list[str] | None = None) -> float:
     final_loss = accelerator.reduce(loss.detach(), "mean").item()
     accelerator.save_state(str(Path(args.output_dir) / "checkpoint"))
     written = detector.finish(args.output_dir)
-    accelerator.print(detector.summary())
     accelerator.print(
         f"final_loss={final_loss:.6f} steps={progress.step} settled_step={detector.settled_step} "
         f"evaluations={detector.evaluations} seconds={time.perf_counter() - start:.1f}"

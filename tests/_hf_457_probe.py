@@ -64,9 +64,8 @@ def main(out: str) -> dict:
         )  # fmt: skip
 
     recorder = Recorder()
-    trainer = Trainer(
-        model(0), args("full"), train_dataset=TokenIds(), callbacks=[recorder, WarmupDetectorCallback()]
-    )
+    callback = WarmupDetectorCallback(metrics="all")
+    trainer = Trainer(model(0), args("full"), train_dataset=TokenIds(), callbacks=[recorder, callback])
     trainer.train()
     optimizer = trainer.optimizer.optimizer
     assert type(optimizer) is RAdam and len(optimizer.param_groups) == 2

@@ -167,7 +167,7 @@ def test_update_logs_each_evaluation_through_accelerator_log() -> None:
     accelerator.init_trackers("radam-test")
     model = _model()
     model, optimizer = accelerator.prepare(model, RAdam(model.parameters(), lr=1e-2, betas=BETAS))
-    helper = AccelerateWarmupDetector(accelerator, optimizer, every=5)
+    helper = AccelerateWarmupDetector(accelerator, optimizer, every=5, metrics="all")
     got = _train(model, optimizer, helper.update, range(1, 31), backward=accelerator.backward)
 
     # The same run without Accelerate: the helper changes nothing in the numbers.
@@ -179,10 +179,36 @@ def test_update_logs_each_evaluation_through_accelerator_log() -> None:
     assert sorted(got) == [1, 2, 4, 8, 10, 15, 20, 25, 30]
     assert _same(got, expected)
     assert [step for _, step in tracker.logged] == sorted(got)  # at the optimizer's step count
-    assert all(_same(values, got[step]) for values, step in tracker.logged)
+    # metrics="all": every defined value (NaN/inf, undefined so far, are not sent to trackers)
+    finite = {s: {k: v for k, v in m.items() if math.isfinite(v)} for s, m in got.items()}
+    assert all(_same(values, finite[step]) for values, step in tracker.logged)
     assert "warmup/RAdam/pg0/r_t" in tracker.logged[-1][0]
     assert helper.evaluations == 9 and helper.optimizer_step == 30
     assert helper.history == plain.history
+
+
+def test_compact_metrics_by_default_and_one_warning_without_a_tracker() -> None:
+    tracker = ListTracker()
+    accelerator = Accelerator(log_with=[tracker])
+    accelerator.init_trackers("radam-test")
+    model = _model()
+    model, optimizer = accelerator.prepare(model, RAdam(model.parameters(), lr=1e-2, betas=BETAS))
+    helper = AccelerateWarmupDetector(accelerator, optimizer, every=5, register=False)
+    _train(model, optimizer, helper.update, range(1, 11), backward=accelerator.backward)
+    keys = set().union(*(values for values, _ in tracker.logged))
+    assert {"warmup/RAdam/noise", "warmup/RAdam/staleness"} <= keys
+    compact = ("noise", "staleness", "settled_step", "suggested_warmup_steps")
+    assert keys <= {f"warmup/RAdam/{m}" for m in compact}
+
+    _reset_accelerate()
+    bare = Accelerator()  # no log_with: accelerator.log would drop everything silently
+    model = _model()
+    model, optimizer = bare.prepare(model, RAdam(model.parameters(), lr=1e-2, betas=BETAS))
+    helper = AccelerateWarmupDetector(bare, optimizer, every=2, register=False)
+    with pytest.warns(RuntimeWarning, match="no tracker") as caught:
+        _train(model, optimizer, helper.update, range(1, 11), backward=bare.backward)
+    assert len([w for w in caught if "no tracker" in str(w.message)]) == 1  # once, not per evaluation
+    assert helper.evaluations == 5  # steps 1, 2, 4, 8, 10
 
 
 def test_update_step_argument_and_log_false() -> None:
@@ -283,21 +309,24 @@ def test_checkpoint_file_is_plain_json_safe_data(tmp_path: Path) -> None:
 
 
 # ---------------------------------------------------------------------- report
-def test_finish_writes_history_and_plot_and_summary(tmp_path: Path) -> None:
+def test_finish_writes_history_and_plot_and_summary(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     pytest.importorskip("matplotlib")
     from radam_integrations.warmup import load_history
 
     accelerator = Accelerator()
     model = _model()
     model, optimizer = accelerator.prepare(model, RAdam(model.parameters(), lr=1e-2, betas=BETAS))
-    helper = AccelerateWarmupDetector(accelerator, optimizer, every=2)
+    helper = AccelerateWarmupDetector(accelerator, optimizer, every=2, log=False)
     _train(model, optimizer, helper.update, range(1, 61), backward=accelerator.backward)
     written = helper.finish(tmp_path / "run")
     assert written == {
         "history": str(tmp_path / "run/warmup_history.json"),
-        "plot": str(tmp_path / "run/warmup.png"),
+        "plot": str(tmp_path / "run/warmup_history.png"),
     }
-    assert (tmp_path / "run/warmup.png").stat().st_size > 1000
+    assert (tmp_path / "run/warmup_history.png").stat().st_size > 1000
+    assert "settled T" in capsys.readouterr().out  # finish() prints the summary, like the other adapters
     rows = load_history(written["history"])
     assert [r["step"] for r in rows] == [r["step"] for r in helper.history]
     assert helper.settled_step == 46 and helper.suggested_warmup_steps == 92 and helper.relapses == 0
@@ -311,7 +340,7 @@ def test_class_docstring_example_runs(tmp_path: Path, monkeypatch: pytest.Monkey
     accelerator = Accelerator()
     model = torch.nn.Linear(8, 1)
     model, optimizer = accelerator.prepare(model, RAdam(model.parameters(), lr=1e-2))
-    detector = AccelerateWarmupDetector(accelerator, optimizer, every=5)
+    detector = AccelerateWarmupDetector(accelerator, optimizer, every=5, log=False)  # no tracker here
     for _ in range(20):
         accelerator.backward(model(torch.randn(16, 8)).pow(2).mean())
         optimizer.step()
@@ -534,7 +563,8 @@ def test_two_processes_log_once_match_one_process_and_restore_each_ranks_memory(
     # Logged once, by the main process, at the optimizer's steps.
     lines = [json.loads(x) for x in (tmp_path / "log_rank0.jsonl").read_text().splitlines()]
     assert [x["step"] for x in lines] == sorted(returned[0])
-    assert all(_same(x["values"], returned[0][x["step"]]) for x in lines)
+    for x in lines:  # metrics="all": every defined value (undefined ones are not sent to trackers)
+        assert _same(x["values"], {k: v for k, v in returned[0][x["step"]].items() if math.isfinite(v)})
     assert not (tmp_path / "log_rank1.jsonl").exists()
 
     # Sharded state through save_state/load_state: rank 0's file carried rank 1's own sample memory.
@@ -563,7 +593,7 @@ def _worker(out_dir: Path) -> None:
     # DDP: each rank gets its half of the global batch; the helper is given the raw optimizer before prepare.
     model = _model()
     raw = RAdam(model.parameters(), lr=1e-2, betas=BETAS)
-    helper = AccelerateWarmupDetector(accelerator, raw, every=2)
+    helper = AccelerateWarmupDetector(accelerator, raw, every=2, metrics="all")
     model, optimizer = accelerator.prepare(model, raw)
     half = slice(16 * rank, 16 * (rank + 1))
     returned = _train(model, optimizer, helper.update, range(1, 21), backward=accelerator.backward, rows=half)
@@ -585,7 +615,7 @@ def _worker(out_dir: Path) -> None:
     torch.manual_seed(100 + rank)
     param = torch.nn.Parameter(torch.randn(600))
     opt = RAdam([param], lr=1e-2, betas=BETAS)
-    det = AccelerateWarmupDetector(saver, opt, every=2, sharded=True, sample_per_tensor=256)
+    det = AccelerateWarmupDetector(saver, opt, every=2, sharded=True, sample_size=256)
     steps(param, opt, det, range(1, 11))
     ckpt = out_dir / "sharded_ckpt"
     saver.save_state(str(ckpt))  # every rank's state_dict() (a gather); rank 0 writes it
@@ -598,7 +628,7 @@ def _worker(out_dir: Path) -> None:
     param2 = torch.nn.Parameter(snapshot[0].clone())
     opt2 = RAdam([param2], lr=1e-2, betas=BETAS)
     opt2.load_state_dict(snapshot[1])
-    det2 = AccelerateWarmupDetector(loader, opt2, every=2, sharded=True, sample_per_tensor=256)
+    det2 = AccelerateWarmupDetector(loader, opt2, every=2, sharded=True, sample_size=256)
     loader.load_state(str(ckpt))  # every rank reads rank 0's file and takes its own part
     result["memory_after_load"] = det2.detector.state_dict()["groups"]
     result["resumed"] = steps(param2, opt2, det2, range(11, 21))

@@ -108,16 +108,18 @@ EVAL_STEPS = [1, 2, 4, 8, 10, 15, 20]  # every=5, max_steps=20
 )
 def test_fit_logs_documented_metrics_to_csv(pkg, optimizer, tmp_path, capsys):
     pl = package(pkg)
-    callback = WarmupDetectorCallback(every=5)
+    callback = WarmupDetectorCallback(every=5, metrics="all")
     assert isinstance(callback, pl.Callback)
     fit = trainer(pl, tmp_path, [callback])
     fit.fit(make_module(pl, optimizer), loader())
 
     rows = read_metrics(tmp_path / "run" / "version_0" / "metrics.csv")
-    for metric in GROUP_METRICS:
-        assert f"warmup/{optimizer}/pg0/{metric}" in rows[0], metric
-    assert f"warmup/{optimizer}/relapses" in rows[0]
     (detector,) = callback.detectors
+    # Every metric is logged once it is defined (undefined values, NaN or inf, are left out).
+    for metric in GROUP_METRICS:
+        defined = any(math.isfinite(h["groups"]["pg0"][metric]) for h in detector.history)
+        assert (f"warmup/{optimizer}/pg0/{metric}" in rows[0]) == defined, metric
+    assert f"warmup/{optimizer}/relapses" in rows[0]
     assert [h["step"] for h in detector.history] == EVAL_STEPS
     assert "warmup/" + optimizer + "/pg0/rho_t" in fit.callback_metrics
 
@@ -145,7 +147,7 @@ def test_fit_logs_documented_metrics_to_csv(pkg, optimizer, tmp_path, capsys):
 @pytest.mark.parametrize("pkg", PACKAGES)
 def test_log_with_loggers_writes_one_row_per_evaluation(pkg, tmp_path):
     pl = package(pkg)
-    callback = WarmupDetectorCallback(every=5, log_with="loggers", print_summary=False)
+    callback = WarmupDetectorCallback(every=5, log_with="loggers", metrics="all", print_summary=False)
     fit = trainer(pl, tmp_path, [callback], log_every_n_steps=50)  # does not throttle this route
     fit.fit(make_module(pl), loader())
     rows = read_metrics(tmp_path / "run" / "version_0" / "metrics.csv")
@@ -153,8 +155,10 @@ def test_log_with_loggers_writes_one_row_per_evaluation(pkg, tmp_path):
     assert logged_steps(rows, rho_key) == EVAL_STEPS  # at the optimizer step t itself
     logged = [float(r[rho_key]) for r in rows if r.get(rho_key, "") != ""]
     assert logged == pytest.approx([theory.rho_t(t, 0.999) for t in EVAL_STEPS], rel=1e-12)
+    (detector,) = callback.detectors
     for metric in GROUP_METRICS:
-        assert f"warmup/RAdam/pg0/{metric}" in rows[0], metric
+        defined = any(math.isfinite(h["groups"]["pg0"][metric]) for h in detector.history)
+        assert (f"warmup/RAdam/pg0/{metric}" in rows[0]) == defined, metric
 
 
 @pytest.mark.parametrize("pkg", PACKAGES)
@@ -181,7 +185,9 @@ def test_load_state_dict_rejects_foreign_state():
 
 def test_gradient_accumulation_counts_optimizer_steps(tmp_path):
     pl = package("lightning.pytorch")
-    callback = WarmupDetectorCallback(every=5, log_with="loggers", save_history=False, print_summary=False)
+    callback = WarmupDetectorCallback(
+        every=5, log_with="loggers", metrics=["rho_t"], save_history=False, print_summary=False
+    )
     fit = trainer(pl, tmp_path, [callback], max_steps=8, accumulate_grad_batches=2)
     fit.fit(make_module(pl), loader())
     assert [h["step"] for h in callback.detectors[0].history] == [1, 2, 4, 8]
@@ -191,7 +197,7 @@ def test_gradient_accumulation_counts_optimizer_steps(tmp_path):
 
 def test_log_every_n_steps_not_dividing_every_warns_and_drops_evaluations(tmp_path):
     pl = package("lightning.pytorch")
-    callback = WarmupDetectorCallback(every=2, save_history=False, print_summary=False)
+    callback = WarmupDetectorCallback(every=2, metrics=["rho_t"], save_history=False, print_summary=False)
     fit = trainer(pl, tmp_path, [callback], max_steps=8, log_every_n_steps=4)
     with pytest.warns(UserWarning, match="only the evaluations at multiples of 4"):
         fit.fit(make_module(pl), loader())
@@ -208,7 +214,8 @@ def test_without_logger_no_warning_and_history_in_root_dir(tmp_path):
         warnings.filterwarnings("error", message=".*logger.*")
         fit.fit(make_module(pl), loader())
     assert (tmp_path / "warmup_history.json").exists()
-    assert "warmup/RAdam/pg0/rho_t" in fit.callback_metrics
+    assert "warmup/RAdam/noise" in fit.callback_metrics  # the compact set, by default
+    assert not any("/pg0/" in key for key in fit.callback_metrics)
 
 
 def test_two_optimizers_named_like_lr_monitor(tmp_path):
@@ -231,7 +238,7 @@ def test_two_optimizers_named_like_lr_monitor(tmp_path):
         def configure_optimizers(self) -> Any:
             return [torch.optim.Adam(self.a.parameters()), torch.optim.Adam(self.b.parameters())]
 
-    callback = WarmupDetectorCallback(every=5, print_summary=False)
+    callback = WarmupDetectorCallback(every=5, metrics="all", print_summary=False)
     # manual optimization: global_step counts both optimizers' steps
     fit = trainer(pl, tmp_path, [callback], max_steps=8)
     fit.fit(TwoOptimizers(), loader())
@@ -465,7 +472,7 @@ def _fabric_run(
 ) -> tuple[Any, Any, Any]:
     fabric_pkg = importlib.import_module(pkg)
     loggers = importlib.import_module(f"{pkg}.loggers")
-    callback = FabricWarmupDetectorCallback(every=2, hold=2, tol=0.3, print_summary=False)
+    callback = FabricWarmupDetectorCallback(every=2, hold=2, tol=0.3, metrics="all", print_summary=False)
     fabric = fabric_pkg.Fabric(
         accelerator="cpu", devices=1, callbacks=[callback], loggers=loggers.CSVLogger(str(root), name="fab")
     )
@@ -495,9 +502,12 @@ def test_fabric_logs_and_round_trips_state(pkg, tmp_path):
     fabric, straight, straight_model = _fabric_run(pkg, tmp_path / "a", 30)
     log_dir = Path(fabric.logger.log_dir)
     rows = read_metrics(log_dir / "metrics.csv")
-    assert logged_steps(rows, "warmup/RAdam/pg0/noise") == [1, 2, 4, *range(8, 31, 2)]
+    assert logged_steps(rows, "warmup/RAdam/pg0/rho_t") == [1, 2, 4, *range(8, 31, 2)]
+    # Undefined values are not logged: noise needs a drift (from the second evaluation on).
+    assert logged_steps(rows, "warmup/RAdam/pg0/noise") == [2, 4, *range(8, 31, 2)]
     for metric in GROUP_METRICS:
-        assert f"warmup/RAdam/pg0/{metric}" in rows[0]
+        defined = any(math.isfinite(h["groups"]["pg0"][metric]) for h in straight.detectors[0].history)
+        assert (f"warmup/RAdam/pg0/{metric}" in rows[0]) == defined, metric
     assert (log_dir / "warmup_history.json").exists()
     assert straight.settled_step is not None
 
@@ -551,3 +561,58 @@ def test_importing_the_package_does_not_import_lightning(subprocess_env):
 def test_env_var_name_is_documented():
     assert ENV_VAR == "RADAM_WARMUP_DETECTOR"
     assert ENV_VAR in (lightning_mod.__doc__ or "")
+
+
+def test_compact_metrics_by_default(tmp_path):
+    pl = package("lightning.pytorch")
+    callback = WarmupDetectorCallback(every=5, log_with="loggers", print_summary=False)
+    fit = trainer(pl, tmp_path, [callback])
+    fit.fit(make_module(pl), loader())
+    rows = read_metrics(tmp_path / "run" / "version_0" / "metrics.csv")
+    keys = {k for k in rows[0] if k.startswith("warmup/")}
+    names = ("noise", "staleness", "settled_step", "suggested_warmup_steps")
+    compact = {f"warmup/RAdam/{m}" for m in names}
+    assert {"warmup/RAdam/noise", "warmup/RAdam/staleness"} <= keys <= compact
+    assert logged_steps(rows, "warmup/RAdam/noise") == EVAL_STEPS[1:]  # undefined at the first one
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("optimizer", "warns"),
+    [("RAdam", True), ("torch.optim.RAdam", True), ("radam_integrations.RAdam", False)],
+)
+def test_lightning_cli_says_when_it_picked_torchs_radam(optimizer, warns, tmp_path, subprocess_env):
+    """Nothing of ours imported at parse time: a bare `--optimizer RAdam` silently means torch's."""
+    script = Path(__file__).parent / "scripts" / "lightning_cli_train.py"
+    args = [
+        "fit", "--optimizer", optimizer, "--trainer.max_steps", "3", "--trainer.logger", "false",
+        "--trainer.enable_checkpointing", "false", "--trainer.enable_progress_bar", "false",
+        "--trainer.enable_model_summary", "false", f"--trainer.default_root_dir={tmp_path}",
+    ]  # fmt: skip
+    env = {**subprocess_env, ENV_VAR: "1"}
+    result = subprocess.run(
+        [sys.executable, str(script), *args], env=env, capture_output=True, text=True, timeout=300,
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    expected = "radam_integrations.optim.radam.RAdam" if not warns else "torch.optim.radam.RAdam"
+    assert f"OPTIMIZER {expected}" in result.stdout
+    said = "LightningCLI built torch.optim.RAdam" in result.stderr
+    assert said == warns, result.stderr[-3000:]
+    if warns:
+        assert "--optimizer radam_integrations.RAdam" in result.stderr
+
+
+def test_lightning_cli_refuses_a_bare_radam_once_ours_is_imported(tmp_path, capsys):
+    """With radam_integrations imported, jsonargparse sees two RAdam classes and asks for the full path."""
+    pl = package("lightning.pytorch")
+    from lightning.pytorch.cli import LightningCLI
+
+    class Regression(pl.LightningModule):
+        def __init__(self, hidden: int = 8) -> None:
+            super().__init__()
+            self.net = nn.Linear(8, hidden)
+
+    with pytest.raises(SystemExit):
+        LightningCLI(Regression, args=["fit", "--optimizer", "RAdam"], save_config_callback=None, run=False)
+    assert "Give the full class path" in capsys.readouterr().err

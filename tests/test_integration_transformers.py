@@ -7,6 +7,7 @@ A tiny random GPT-2 built from a config, generated token ids, CPU, no downloads.
 from __future__ import annotations
 
 import inspect
+import itertools
 import json
 import math
 import os
@@ -35,9 +36,11 @@ from transformers.integrations import integration_utils
 from transformers.training_args import OptimizerNames
 
 from radam_integrations import RAdam, theory
+from radam_integrations._compat import transformers as compat
 from radam_integrations.integrations import transformers as hf
 from radam_integrations.integrations.transformers import (
     WarmupDetectorCallback,
+    optimizer_cls_and_kwargs,
     parse_optim_args,
     register,
 )
@@ -123,21 +126,30 @@ def same(a: Any, b: Any) -> bool:
 
 # ---------------------------------------------------------------------- registration
 def test_register_is_idempotent_and_keeps_a_staticmethod() -> None:
+    WarmupDetectorCallback()  # installs the Trainer.log wrapper (only callbacks need it)
     members = list(OptimizerNames)
     route = inspect.getattr_static(Trainer, "get_optimizer_cls_and_kwargs")
     log = Trainer.__dict__["log"]
+    post_init = TrainingArguments.__dict__["__post_init__"]
     assert register() == ("radam", "radamw")
     assert register() == ("radam", "radamw")
+    WarmupDetectorCallback()
     assert list(OptimizerNames) == members
     assert inspect.getattr_static(Trainer, "get_optimizer_cls_and_kwargs") is route
     assert isinstance(route, staticmethod)
     assert Trainer.__dict__["log"] is log
+    assert TrainingArguments.__dict__["__post_init__"] is post_init
     # One wrapper each, directly around transformers' own functions.
-    assert not hasattr(getattr(route.__func__, hf._MARK), hf._MARK)
-    assert not hasattr(getattr(log, hf._MARK), hf._MARK)
+    for wrapper in (route.__func__, log, post_init):
+        assert not hasattr(getattr(wrapper, compat.MARK), compat.MARK)
     assert OptimizerNames("radam") is OptimizerNames.RADAM is OptimizerNames["RADAM"]
     assert OptimizerNames("radamw") is OptimizerNames.RADAMW
     assert OptimizerNames.RADAM == "radam"
+    if sys.version_info >= (3, 12):  # `str in Enum` raised TypeError before 3.12
+        # From CPython 3.13.4/3.14 this reads only _hashable_values_, which must know our values.
+        assert "radam" in OptimizerNames and "radamw" in OptimizerNames
+    if hasattr(OptimizerNames, "_hashable_values_"):
+        assert {"radam", "radamw"} <= set(OptimizerNames._hashable_values_)
 
 
 @pytest.mark.parametrize(("optim", "decoupled"), [("radam", False), ("radamw", True)])
@@ -192,21 +204,48 @@ def test_optim_args_are_typed(tmp_path: Path) -> None:
     ("optim_args", "message"),
     [
         ("bogus=1", r"unknown key 'bogus'.*allowed keys: \['capturable', 'degenerated_to_sgd', 'foreach'"),
-        ("threshold=abc", r"bad value 'abc' for 'threshold': expected a number"),
-        ("threshold=inf", r"bad value 'inf' for 'threshold'"),
-        ("fused=maybe", r"bad value 'maybe' for 'fused': expected true, false or none"),
-        ("capturable=none", r"bad value 'none' for 'capturable': expected true or false"),
-        ("lr=0.1", r"'lr' is not set through optim_args.*learning_rate"),
-        ("weight_decay=0.1", r"'weight_decay' is not set through optim_args.*weight_decay"),
+        ("threshold=abc", r"bad value 'abc' for 'threshold'; expected a finite number \(e\.g\. 4\)$"),
+        ("threshold=inf", r"bad value 'inf' for 'threshold'; expected a finite number"),
+        ("fused=maybe", r"bad value 'maybe' for 'fused'; expected true, false or none$"),
+        ("capturable=none", r"bad value 'none' for 'capturable'; expected true or false$"),
+        ("lr=0.1", r"'lr' is not an optim_args key for radam/radamw; set it with learning_rate"),
+        ("weight_decay=0.1", r"'weight_decay' is not an optim_args key.*set it with weight_decay"),
         ("decoupled_weight_decay=true", r'optim="radamw"'),
         ("threshold", r"expected key=value pairs.*'threshold'"),
+        ("threshold=4,maximize=true,threshold=5", r"'threshold' is given twice"),
+        ("threshold=4;maximize=true", r"separate the key=value pairs with commas, not ';'"),
     ],
 )
 def test_optim_args_errors_name_the_key(tmp_path: Path, optim_args: str, message: str) -> None:
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ValueError, match=message) as info:
         parse_optim_args(optim_args)
+    words = str(info.value).split()
+    assert not any(a == b for a, b in itertools.pairwise(words)), f"doubled word in {info.value}"
+    # Refused when the arguments are built, before any model or data is loaded.
     with pytest.raises(ValueError, match=message):
-        Trainer(tiny_gpt2(), training_args(tmp_path, optim_args=optim_args)).create_optimizer()
+        training_args(tmp_path, optim_args=optim_args)
+    with pytest.raises(ValueError, match=message):
+        HfArgumentParser(TrainingArguments).parse_args_into_dataclasses(
+            ["--output_dir", str(tmp_path), "--optim", "radam", "--optim_args", optim_args]
+        )
+
+
+def test_optim_args_of_other_optimizers_are_not_ours_to_check(tmp_path: Path) -> None:
+    args = training_args(tmp_path, optim="adamw_torch", optim_args="anything=goes")
+    assert args.optim_args == "anything=goes"
+
+
+def test_optimizer_cls_and_kwargs_works_without_optim_radam(tmp_path: Path) -> None:
+    """The public route: Trainer(optimizer_cls_and_kwargs=...) whatever args.optim says."""
+    args = training_args(tmp_path, optim="adamw_torch", optim_args=None, learning_rate=3e-4, weight_decay=0.1)
+    cls, kwargs = optimizer_cls_and_kwargs(args)
+    assert cls is RAdam and kwargs["decoupled_weight_decay"] is True and kwargs["lr"] == 3e-4
+    assert optimizer_cls_and_kwargs(args, optim="radam")[1]["decoupled_weight_decay"] is False
+    with pytest.raises(ValueError, match=r"optim must be one of \['radam', 'radamw'\], got 'adam'"):
+        optimizer_cls_and_kwargs(args, optim="adam")
+    trainer = Trainer(tiny_gpt2(), args, optimizer_cls_and_kwargs=optimizer_cls_and_kwargs(args))
+    opt = trainer.create_optimizer()
+    assert type(opt) is RAdam and opt.param_groups[1]["weight_decay"] == 0.0
 
 
 def test_bad_option_values_are_refused_by_radam(tmp_path: Path) -> None:
@@ -222,7 +261,7 @@ def test_bad_option_values_are_refused_by_radam(tmp_path: Path) -> None:
 def test_other_optimizers_are_unchanged(tmp_path: Path, optim: str) -> None:
     args = training_args(tmp_path, optim=optim, optim_args=None, weight_decay=0.01)
     route = inspect.getattr_static(Trainer, "get_optimizer_cls_and_kwargs").__func__
-    original = getattr(route, hf._MARK)
+    original = getattr(route, compat.MARK)
     assert Trainer.get_optimizer_cls_and_kwargs(args) == original(args)
     opt = Trainer(tiny_gpt2(), args).create_optimizer()
     assert type(opt) is original(args)[0]
@@ -322,7 +361,10 @@ def test_callback_metrics_reach_reporters_and_log_history(
     user_recorder = Recorder()
     args = training_args(tmp_path, max_steps=16, report_to=["recorder"], save_strategy="steps", save_steps=16)
     trainer = Trainer(
-        tiny_gpt2(), args, train_dataset=TokenIds(), callbacks=[user_recorder, WarmupDetectorCallback()]
+        tiny_gpt2(),
+        args,
+        train_dataset=TokenIds(),
+        callbacks=[user_recorder, WarmupDetectorCallback(metrics="all")],
     )
     (reporter,) = ReportingRecorder.instances
     order = [type(c) for c in trainer.callback_handler.callbacks]
@@ -367,7 +409,9 @@ def test_callback_metrics_reach_reporters_and_log_history(
 def test_callback_metrics_filter_with_hf_default_optimizer(tmp_path: Path) -> None:
     # The callback needs no registration and reads any Adam-family optimizer (here torch's AdamW).
     recorder = Recorder()
-    cb = WarmupDetectorCallback(metrics=["r_t", "settled_step"], history_file=None, print_summary=False)
+    cb = WarmupDetectorCallback(
+        metrics=["r_t", "settled_step"], save_history=False, plot=False, print_summary=False
+    )
     args = training_args(tmp_path, optim="adamw_torch")
     trainer = Trainer(tiny_gpt2(), args, train_dataset=TokenIds(), callbacks=[recorder, cb])
     trainer.train()
@@ -463,7 +507,7 @@ def test_callback_state_round_trips_through_json(uninterrupted: dict[str, Any]) 
     state = saved["stateful_callbacks"]["WarmupDetectorCallback"]
     assert state["args"] == {
         "every": None,
-        "sample_per_tensor": 1024,
+        "sample_size": 4096,
         "tol": 100.0,
         "hold": 3,
         "floor_factor": 1.5,
@@ -471,8 +515,9 @@ def test_callback_state_round_trips_through_json(uninterrupted: dict[str, Any]) 
         "name": None,
         "sharded": None,
         "keep_history": True,
-        "metrics": None,
-        "history_file": "warmup_history.json",
+        "metrics": "compact",
+        "save_history": True,
+        "plot": None,
         "print_summary": True,
     }
     restored = WarmupDetectorCallback.from_state(state)
@@ -482,6 +527,96 @@ def test_callback_state_round_trips_through_json(uninterrupted: dict[str, Any]) 
         "args": {**state["args"], "tol": 0.1},
         "attributes": {"detector_state": None},
     }
+
+
+def _strict_json(path: Path) -> Any:
+    """Parse as strict JSON (NaN/Infinity rejected, as JSON.parse does)."""
+
+    def refuse(token: str) -> None:
+        raise ValueError(f"{path}: non-standard JSON constant {token}")
+
+    return json.loads(path.read_text(), parse_constant=refuse)
+
+
+@pytest.mark.slow
+def test_resume_from_a_checkpoint_saved_without_the_callback(tmp_path: Path) -> None:
+    """Adding the callback on resume used to train and then fail at the next save (KeyError)."""
+    first = Trainer(tiny_gpt2(), _resume_args(tmp_path), train_dataset=TokenIds())
+    first.train()
+    checkpoint = tmp_path / f"checkpoint-{CHECKPOINT}"
+    saved_without = _strict_json(checkpoint / "trainer_state.json")["stateful_callbacks"]
+    assert "WarmupDetectorCallback" not in saved_without
+    out = tmp_path / "resumed"
+    resumed = Trainer(
+        tiny_gpt2(seed=1),
+        training_args(out, max_steps=2 * CHECKPOINT, save_strategy="steps", save_steps=CHECKPOINT),
+        train_dataset=TokenIds(),
+        callbacks=[WarmupDetectorCallback(save_history=False, print_summary=False)],
+    )
+    resumed.train(resume_from_checkpoint=str(checkpoint))
+    state = _strict_json(out / f"checkpoint-{2 * CHECKPOINT}" / "trainer_state.json")
+    saved = state["stateful_callbacks"]["WarmupDetectorCallback"]["attributes"]["detector_state"]
+    assert saved["last_step"] == 2 * CHECKPOINT and saved["evaluations"] > 0
+
+
+@pytest.mark.slow
+def test_trainer_state_json_is_strict_and_the_detector_state_is_bounded(
+    uninterrupted: dict[str, Any],
+) -> None:
+    path = uninterrupted["out"] / "checkpoint-16" / "trainer_state.json"
+    state = _strict_json(path)  # NaN/Infinity used to be written here
+    detector = json.dumps(state["stateful_callbacks"]["WarmupDetectorCallback"], separators=(",", ":"))
+    # tiny GPT-2, 2 groups, 8 evaluations: sample memory + history, not a copy of the model
+    assert len(detector) < 40_000, len(detector)
+
+
+@pytest.mark.slow
+def test_compact_metrics_keep_the_console_line_short(tmp_path: Path) -> None:
+    lengths = {}
+    for metrics in ("compact", "all"):
+        recorder = Recorder()
+        cb = WarmupDetectorCallback(metrics=metrics, save_history=False, print_summary=False)
+        trainer = Trainer(
+            tiny_gpt2(), training_args(tmp_path / metrics), train_dataset=TokenIds(), callbacks=[recorder, cb]
+        )
+        trainer.train()
+        logged = [logs for step, logs in recorder.logs if step == 10]  # every metric is defined by then
+        keys = warmup_keys(logged[0])
+        lengths[metrics] = len(str(logged[0]))  # what ProgressCallback prints on the console
+        if metrics == "compact":
+            assert keys <= {f"warmup/RAdam/{m}" for m in ("noise", "staleness", "settled_step",
+                                                           "suggested_warmup_steps")}  # fmt: skip
+            assert {"warmup/RAdam/noise", "warmup/RAdam/staleness"} <= keys
+        else:
+            assert len(keys) >= 30
+    assert lengths["compact"] < 300 < 1500 < lengths["all"], lengths
+
+
+SUMMARY_SCRIPT = """
+import sys
+sys.path.insert(0, {tests!r})
+from test_integration_transformers import TokenIds, tiny_gpt2, training_args
+from transformers import Trainer
+from radam_integrations.integrations.transformers import WarmupDetectorCallback
+args = training_args({out!r}, max_steps=4, disable_tqdm=False)
+callback = WarmupDetectorCallback(save_history=False)
+Trainer(tiny_gpt2(), args, train_dataset=TokenIds(), callbacks=[callback]).train()
+"""
+
+
+@pytest.mark.slow
+def test_summary_is_not_printed_onto_the_progress_bar(tmp_path: Path, subprocess_env: dict[str, str]) -> None:
+    script = SUMMARY_SCRIPT.format(tests=str(ROOT / "tests"), out=str(tmp_path / "out"))
+    env = {**subprocess_env, "HF_HUB_OFFLINE": "1"}
+    result = subprocess.run(  # one stream, as a terminal shows stdout and stderr
+        [sys.executable, "-c", script], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, timeout=300, cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:]
+    text = result.stdout
+    at = text.index("optimizer  group")
+    assert "it/s]" in text[:at] or "s/it]" in text[:at], "no progress bar was drawn: the test proves nothing"
+    assert text[at - 1] in "\r\n", repr(text[max(0, at - 80) : at])
 
 
 # ---------------------------------------------------------------------- transformers 4.57

@@ -61,10 +61,12 @@ def _params() -> list[torch.nn.Parameter]:
         ({"foreach": True, "fused": True}, ValueError, "foreach=True and fused=True"),
         ({"fused": True, "capturable": True}, ValueError, "fused=True cannot be combined with capturable"),
         (
-            {"differentiable": True},
+            {"differentiable": True, "threshold": 4.0},
             ValueError,
-            r"differentiable=True is not supported.*use torch\.optim\.RAdam\(differentiable=True\)",
+            r"differentiable=True runs torch's own differentiable RAdam step.*threshold=5",
         ),
+        ({"differentiable": True, "degenerated_to_sgd": False}, ValueError, r"degenerated_to_sgd=True"),
+        ({"differentiable": True, "fused": True}, ValueError, r"no fused step"),
     ],
 )
 def test_bad_constructor_arguments(kwargs: dict, exc: type[Exception], match: str) -> None:
@@ -80,8 +82,10 @@ def test_bad_param_group_options_are_rejected() -> None:
         RAdam([{"params": _params(), "betas": (0.9, 1.5)}])
     with pytest.raises(ValueError, match="threshold"):
         RAdam([{"params": _params(), "threshold": -2.0}])
-    with pytest.raises(ValueError, match="differentiable=True is not supported"):
-        opt.add_param_group({"params": [torch.nn.Parameter(torch.ones(2))], "differentiable": True})
+    with pytest.raises(ValueError, match="differentiable=True runs torch's own"):
+        opt.add_param_group(
+            {"params": [torch.nn.Parameter(torch.ones(2))], "differentiable": True, "threshold": 4.0}
+        )
     assert len(opt.param_groups) == 1
 
 
@@ -110,14 +114,42 @@ def test_fused_on_unsupported_param_is_rejected(param: torch.nn.Parameter) -> No
         opt.add_param_group({"params": [param], "fused": True})
 
 
-def test_differentiable_group_from_a_checkpoint_is_rejected() -> None:
+def test_differentiable_group_from_a_checkpoint_steps_like_torch() -> None:
+    torch.manual_seed(0)
     model = torch.nn.Linear(2, 1)
-    torch_opt = torch.optim.RAdam(model.parameters(), differentiable=True)
-    opt = RAdam(model.parameters())
-    opt.load_state_dict(torch_opt.state_dict())
-    model(torch.ones(1, 2)).sum().backward()
-    with pytest.raises(ValueError, match="differentiable=True is not supported"):
-        opt.step()
+    twin = torch.nn.Linear(2, 1)
+    twin.load_state_dict(model.state_dict())
+    saved = torch.optim.RAdam(twin.parameters(), differentiable=True).state_dict()
+    torch_opt = torch.optim.RAdam(twin.parameters(), foreach=False)  # the same numbers, no graph
+    opt = RAdam(model.parameters(), threshold=4.0)  # a group option torch's checkpoint does not have
+    opt.load_state_dict(saved)
+    for m in (model, twin):
+        m(torch.ones(1, 2)).sum().backward()
+    with pytest.raises(ValueError, match="has torch's rule only"):
+        opt.step()  # differentiable=True from the checkpoint, threshold=4 from this optimizer
+    opt.param_groups[0]["threshold"] = 5.0
+    opt.step()
+    torch_opt.step()
+    for p, q in zip(model.parameters(), twin.parameters()):
+        assert torch.equal(p, q)
+
+
+def test_differentiable_step_matches_torchs_gradients() -> None:
+    """Higher-order optimization: d(params after k steps) / d(initial params), as torch computes it."""
+
+    def unrolled(cls: type, steps: int) -> tuple[torch.Tensor, torch.Tensor]:
+        start = torch.linspace(-1.0, 1.0, 6, dtype=torch.float64, requires_grad=True)
+        param = start.clone()  # non-leaf: the optimizer updates it in the graph
+        opt = cls([param], lr=0.1, differentiable=True)
+        for t in range(steps):
+            param.grad = (param * (t + 1)).sin()  # a gradient that depends on the parameter
+            opt.step()
+        (grad,) = torch.autograd.grad(param.pow(2).sum(), start)
+        return param.detach(), grad
+
+    for steps in (3, 8):  # unrectified (momentum SGD) steps only, then across the switch at step 6
+        ours, theirs = unrolled(RAdam, steps), unrolled(torch.optim.RAdam, steps)
+        torch.testing.assert_close(ours, theirs, rtol=0, atol=0)
 
 
 # --- A drop-in is a drop-in: torch.optim.RAdam's keywords, exception types and wording. ---
@@ -161,12 +193,11 @@ def test_differentiable_false_is_accepted_and_kept_in_the_group() -> None:
     theirs.load_state_dict(RAdam(theirs.param_groups[0]["params"], differentiable=False).state_dict())
 
 
-def test_differentiable_true_is_rejected_at_construction_with_the_alternative() -> None:
-    expected = r"differentiable=True is not supported by radam_integrations\.RAdam"
-    with pytest.raises(ValueError, match=expected) as info:
-        RAdam(_params(), differentiable=True)
-    assert "torch.optim.RAdam(differentiable=True)" in str(info.value)
-    assert "differentiable=False" in str(info.value)
+def test_differentiable_true_is_accepted_with_torchs_rule() -> None:
+    opt = RAdam(_params(), differentiable=True)
+    assert opt.param_groups[0]["differentiable"] is True
+    with pytest.raises(ValueError, match=r"threshold=5, degenerated_to_sgd=True and no fused step"):
+        RAdam(_params(), differentiable=True, threshold=4.0)
 
 
 def _torch_error(kwargs: dict[str, Any]) -> BaseException:

@@ -106,7 +106,7 @@ def test_recipe_single_process(single_run: tuple[Path, str]) -> None:
     assert result["evaluations"] == "15"  # steps 1, 2, 4, 8, then every 5 up to 60
     assert result["settled_step"] != "None"
     assert [r["step"] for r in _history(out_dir)] == [1, 2, 4, 8, *range(10, 61, 5)]
-    assert (out_dir / "warmup.png").is_file()
+    assert (out_dir / "warmup_history.png").is_file()
     checkpoint = out_dir / "checkpoint"
     for name in ("model.safetensors", "optimizer.bin", "custom_checkpoint_0.pkl", "custom_checkpoint_1.pkl"):
         assert (checkpoint / name).is_file(), name

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import warnings
@@ -199,13 +200,13 @@ def test_all_elements_and_padding_counts() -> None:
     opt = torch.optim.Adam(model.parameters())
     train(model, opt, 1)
     n = sum(p.numel() for p in model.parameters())
-    full = WarmupDetector(opt, sample_per_tensor=None)
+    full = WarmupDetector(opt, sample_size=None)
     full.evaluate()
     assert full.raw_sums()[0]["weight"] == n
-    padded = WarmupDetector(opt, sample_per_tensor=None, padding=lambda gi, p: 2 if p.ndim == 1 else 0)
+    padded = WarmupDetector(opt, sample_size=None, padding=lambda gi, p: 2 if p.ndim == 1 else 0)
     padded.evaluate()
     assert padded.raw_sums()[0]["weight"] == n - 4  # two bias vectors, 2 padding elements each
-    sampled = WarmupDetector(opt, sample_per_tensor=5)
+    sampled = WarmupDetector(opt, sample_size=5)
     sampled.evaluate()
     assert sampled.raw_sums()[0]["weight"] == pytest.approx(n)  # weights numel / K estimate the total
 
@@ -213,7 +214,7 @@ def test_all_elements_and_padding_counts() -> None:
 def test_nonfinite_state_is_reported_not_crashing() -> None:
     model = tiny_model(torch.float32)
     opt = torch.optim.Adam(model.parameters())
-    detector = WarmupDetector(opt, sample_per_tensor=None)
+    detector = WarmupDetector(opt, sample_size=None)
     train(model, opt, 1)
     detector.update()
 
@@ -265,7 +266,7 @@ def test_load_state_dict_rejects_garbage() -> None:
 
 def test_bad_arguments() -> None:
     opt = torch.optim.Adam(tiny_model().parameters())
-    for kwargs, match in [({"every": 0}, "every"), ({"sample_per_tensor": 0}, "sample_per_tensor"),
+    for kwargs, match in [({"every": 0}, "every"), ({"sample_size": 0}, "sample_size"),
                           ({"tol": 0}, "tol"), ({"hold": 0}, "hold")]:  # fmt: skip
         with pytest.raises(ValueError, match=match):
             WarmupDetector(opt, **kwargs)
@@ -299,12 +300,83 @@ def test_padding_as_valid_ranges() -> None:
     flat.grad = torch.randn(20)
     opt.step()
     ranges = [(0, 7), (8, 4), (14, 5)]  # elements 7, 12-13 and 19 are padding
-    full = WarmupDetector(opt, sample_per_tensor=None, padding=lambda gi, p: ranges)
+    full = WarmupDetector(opt, sample_size=None, padding=lambda gi, p: ranges)
     full.evaluate()
     assert full.raw_sums()[0]["weight"] == 16
-    sampled = WarmupDetector(opt, sample_per_tensor=5, padding=lambda gi, p: ranges)
+    sampled = WarmupDetector(opt, sample_size=5, padding=lambda gi, p: ranges)
     sampled.evaluate()
     assert sampled.raw_sums()[0]["weight"] == pytest.approx(16)
     index = sampled._groups[0].samples[0].index.tolist()
     valid = {i for start, length in ranges for i in range(start, start + length)}
     assert len(index) == 5 and set(index) <= valid
+
+
+def _wide_model(tensors: int, size: int) -> list[torch.nn.Parameter]:
+    return [torch.nn.Parameter(torch.zeros(size)) for _ in range(tensors)]
+
+
+def _run_for_state(params: list[torch.nn.Parameter], steps: int, **options) -> WarmupDetector:
+    opt = torch.optim.Adam(params, lr=1e-3)
+    detector = WarmupDetector(opt, every=1, **options)
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(steps):
+        for p in params:
+            p.grad = torch.randn(p.shape, generator=gen)
+        opt.step()
+        detector.update()
+    return detector
+
+
+def test_checkpointed_state_is_strict_json_and_bounded() -> None:
+    """The state must not grow with the model or the run (it goes into every checkpoint)."""
+    sizes = {}
+    for tensors, size, steps in [(4, 50_000, 40), (40, 50_000, 40), (4, 50_000, 400)]:
+        detector = _run_for_state(_wide_model(tensors, size), steps)
+        text = json.dumps(detector.state_dict(), allow_nan=False, separators=(",", ":"))  # strict JSON
+        sizes[(tensors, steps)] = len(text)
+    # 4096 float32 samples (plus one per tensor) and at most 128 history records of 17 float32 values
+    bound = (4096 + 40) * 4 * 4 / 3 + 128 * 17 * 4 * 4 / 3 + 4_000
+    assert max(sizes.values()) < bound, sizes
+    assert sizes[(40, 40)] < 1.1 * sizes[(4, 40)], sizes  # ten times the tensors: about the same size
+
+
+def test_history_is_bounded_and_evenly_thinned() -> None:
+    detector = _run_for_state(_wide_model(2, 100), 300, history_limit=20)
+    steps = [r["step"] for r in detector.history]
+    assert len(steps) <= 20
+    gaps = {b - a for a, b in itertools.pairwise(steps[4:])}  # after the early 1, 2, 4, 8, every=1
+    assert len(gaps) == 1, steps  # evenly spaced over the whole run
+    assert steps[0] == 1 and steps[-1] >= 300 - max(gaps)
+
+
+def test_resume_is_exact_also_after_the_history_was_thinned() -> None:
+    options = {"every": 1, "history_limit": 16, "sample_size": 64}
+
+    def steps(params, opt, detector, start: int, end: int) -> None:
+        for t in range(start, end):
+            gen = torch.Generator().manual_seed(t)
+            for p in params:  # a drifting gradient scale, so that every metric moves
+                p.grad = torch.randn(p.shape, generator=gen) * (1 + t / 50)
+            opt.step()
+            detector.update()
+
+    def fresh():
+        params = _wide_model(2, 300)
+        opt = torch.optim.Adam(params, lr=1e-3)
+        return params, opt
+
+    params, opt = fresh()
+    straight = WarmupDetector(opt, **options)
+    steps(params, opt, straight, 0, 120)
+
+    params, opt = fresh()
+    first = WarmupDetector(opt, **options)
+    steps(params, opt, first, 0, 60)
+    assert first._history_stride > 1  # the history was thinned before the checkpoint
+    saved = json.loads(json.dumps(first.state_dict(), allow_nan=False))
+    resumed = WarmupDetector(opt, **options)
+    resumed.load_state_dict(saved)
+    steps(params, opt, resumed, 60, 120)
+    assert len(straight.history) <= 16
+    assert json.dumps(resumed.history) == json.dumps(straight.history)
+    assert resumed.state_dict() == straight.state_dict()

@@ -35,6 +35,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import theory
+from ..files import write_json
 from .model import ModelConfig, PostLNTransformer
 from .task import ReversalStream, validation_set
 
@@ -280,7 +281,7 @@ def run_ablation(settings: DemoSettings, out: Path, progress: bool = True) -> di
         "torch": torch.__version__,
         "runs": runs,
     }
-    (out / RESULTS_FILE).write_text(json.dumps(results, indent=1))
+    write_json(out / RESULTS_FILE, results)
     write_reports(results, out)
     return results
 
@@ -510,13 +511,19 @@ def load_results(run_dir: Path) -> dict[str, Any]:
 
     path = run_dir / RESULTS_FILE
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as err:
+        raise HistoryError(f"{path}: not a text file (binary data at byte {err.start})") from err
     except OSError as err:
         raise HistoryError(f"{path}: cannot read ({err.strerror or err})") from err
     except json.JSONDecodeError as err:
         raise HistoryError(f"{path}: not valid JSON ({err.msg} at line {err.lineno}); truncated?") from err
     if not isinstance(data, dict) or not {"settings", "arms", "runs"} <= set(data):
         raise HistoryError(f"{path}: not a demo results file (needs settings, arms and runs)")
+    for run in data["runs"] if isinstance(data["runs"], list) else ():
+        # Strict JSON stores an undefined (diverged) loss as null: back to NaN for the statistics.
+        if isinstance(run, dict) and isinstance(run.get("train_loss"), list):
+            run["train_loss"] = [math.nan if v is None else v for v in run["train_loss"]]
     return data
 
 

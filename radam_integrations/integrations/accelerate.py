@@ -29,7 +29,7 @@ Example (one process; launch the same script with ``accelerate launch`` for seve
         optimizer.zero_grad()
         detector.update()                                 # every rank; logs on the main process
     accelerator.save_state("runs/demo/checkpoint")        # includes the detector
-    detector.finish("runs/demo")                          # warmup_history.json + warmup.png
+    detector.finish("runs/demo")                          # summary; warmup_history.json + .png
 """
 
 from __future__ import annotations
@@ -42,8 +42,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import torch
 
-from ..warmup import MissingDependencyError, WarmupDetector, unwrap_optimizer
+from .._console import say
+from ..warmup import MetricChoice, WarmupDetector, check_metric_choice, select_metrics, unwrap_optimizer
 from ..warmup.detector import wrapper_chain
+from ..warmup.outputs import write_outputs
 
 if TYPE_CHECKING:  # annotations only: importing this module does not import accelerate
     from accelerate import Accelerator
@@ -280,9 +282,12 @@ class AccelerateWarmupDetector:
     """The warmup detector for an Accelerate loop: computes on every rank, logs on the main process.
 
     Call :meth:`update` after every ``optimizer.step()``, on every rank (with sharded optimizer state
-    the ranks sum their statistics in one collective). When an evaluation is due it returns the metrics
-    (``warmup/<Optimizer>/<group>/<metric>``, see :class:`~radam_integrations.WarmupDetector`) on every
-    rank and sends them to ``accelerator.log`` on the main process, at the optimizer's step count.
+    the ranks sum their statistics in one collective). When an evaluation is due it returns all the
+    metrics (``warmup/<Optimizer>/<group>/<metric>``, see :class:`~radam_integrations.WarmupDetector`)
+    on every rank and sends those ``metrics`` selects (default: the compact set, see
+    :mod:`radam_integrations.warmup.selection`) to ``accelerator.log`` on the main process, at the
+    optimizer's step count. Without a tracker ``accelerator.log`` drops them, so the detector warns
+    once: configure ``Accelerator(log_with=..., project_dir=...)`` and ``init_trackers``.
 
     It registers itself with ``accelerator.register_for_checkpointing``, so ``save_state`` /
     ``load_state`` keep the detection (settled step, counters, history, sample memory). Accelerate calls
@@ -299,25 +304,26 @@ class AccelerateWarmupDetector:
     Args:
         accelerator: the ``accelerate.Accelerator``.
         optimizer: the optimizer to watch (prepared or raw).
-        log: send the metrics to ``accelerator.log`` (its trackers; a no-op without any).
+        log: send the metrics to ``accelerator.log`` (its trackers; a warning once without any).
+        metrics: ``"compact"`` (default), ``"all"`` or a list of metric names to log.
         register: register with ``accelerator.register_for_checkpointing``. Registration order fixes the
             ``custom_checkpoint_<i>.pkl`` file, so register in the same order when resuming.
         **detector_kwargs: :class:`~radam_integrations.WarmupDetector` options (``every``, ``tol``,
-            ``hold``, ``sample_per_tensor``, ``name``, ``sharded``, ...).
+            ``hold``, ``sample_size``, ``name``, ``sharded``, ...).
 
     Example (the tests run it; a doctest would leave Accelerate's process-wide state behind)::
 
         accelerator = Accelerator()
         model = torch.nn.Linear(8, 1)
         model, optimizer = accelerator.prepare(model, RAdam(model.parameters(), lr=1e-2))
-        detector = AccelerateWarmupDetector(accelerator, optimizer, every=5)
+        detector = AccelerateWarmupDetector(accelerator, optimizer, every=5, log=False)  # no tracker here
         for _ in range(20):
             accelerator.backward(model(torch.randn(16, 8)).pow(2).mean())
             optimizer.step()
             optimizer.zero_grad()
             metrics = detector.update()       # a dict at steps 1, 2, 4, 8, 10, 15, 20
         assert detector.evaluations == 7
-        detector.finish("runs/example")       # warmup_history.json, warmup.png
+        detector.finish("runs/example")       # summary; warmup_history.json, warmup_history.png
     """
 
     def __init__(
@@ -326,11 +332,14 @@ class AccelerateWarmupDetector:
         optimizer: torch.optim.Optimizer,
         *,
         log: bool = True,
+        metrics: MetricChoice = "compact",
         register: bool = True,
         **detector_kwargs: Any,
     ) -> None:
         self.accelerator = accelerator
         self.log = log
+        self.metrics = check_metric_choice(metrics, "AccelerateWarmupDetector")
+        self._warned_no_tracker = False
         self._detector_kwargs = detector_kwargs
         self.detector = WarmupDetector(optimizer, **detector_kwargs)  # validates the options now
         self._bound = _is_accelerated(optimizer)
@@ -348,8 +357,26 @@ class AccelerateWarmupDetector:
         self._bind()
         metrics = self.detector.update()
         if metrics is not None and self.log and self.accelerator.is_main_process:
-            self.accelerator.log(metrics, step=self.optimizer_step if step is None else step)
+            if not self.accelerator.trackers:
+                self._warn_no_tracker()
+            else:
+                self.accelerator.log(
+                    select_metrics(metrics, self.metrics), step=self.optimizer_step if step is None else step
+                )
         return metrics
+
+    def _warn_no_tracker(self) -> None:
+        if self._warned_no_tracker:
+            return
+        self._warned_no_tracker = True
+        warnings.warn(
+            "AccelerateWarmupDetector: the Accelerator has no tracker, so accelerator.log drops the warmup "
+            'metrics. Pass Accelerator(log_with="tensorboard", project_dir=...) (or "wandb", "csv" '
+            "through a custom tracker, ...) and call accelerator.init_trackers(...), or "
+            "AccelerateWarmupDetector(..., log=False) to keep them only for finish().",
+            RuntimeWarning,
+            stacklevel=3,
+        )
 
     @property
     def optimizer_step(self) -> int:
@@ -382,22 +409,21 @@ class AccelerateWarmupDetector:
         """The text table of :meth:`WarmupDetector.summary` (settled step per group, suggested warmup)."""
         return self.detector.summary()
 
-    def finish(self, output_dir: str | os.PathLike[str]) -> dict[str, str]:
-        """On the main process, write ``warmup_history.json`` and ``warmup.png`` to ``output_dir``.
+    def finish(
+        self, output_dir: str | os.PathLike[str], *, print_summary: bool = True, plot: bool | None = None
+    ) -> dict[str, str]:
+        """On the main process: print the summary, write ``warmup_history.json`` and ``warmup_history.png``.
 
-        Returns the paths written (``{"history": ..., "plot": ...}``; empty on other ranks). Without
-        matplotlib the plot is skipped with a warning. ``radam-integrations report output_dir`` reads
-        the history back.
+        Returns the paths written (``{"history": ..., "plot": ...}``; empty on other ranks). The
+        plot needs matplotlib (``plot=None``: skipped quietly without it, ``True``: with a
+        warning). ``radam-integrations report output_dir`` reads the history back.
         """
         if not self.accelerator.is_main_process:
             return {}
-        out = Path(output_dir)
-        written = {"history": self.detector.save_history(str(out / "warmup_history.json"))}
-        try:
-            written["plot"] = self.detector.plot(str(out / "warmup.png"))
-        except MissingDependencyError as err:
-            warnings.warn(f"warmup plot skipped: {err}", RuntimeWarning, stacklevel=2)
-        return written
+        if print_summary:
+            say(self.summary())
+        paths = write_outputs([self.detector], output_dir, plot=plot)
+        return dict(zip(("history", "plot"), paths))
 
     # ------------------------------------------------------------------ checkpointing (Accelerate protocol)
     def state_dict(self) -> dict[str, Any]:

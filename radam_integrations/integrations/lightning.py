@@ -23,13 +23,22 @@ import logging
 import math
 import os
 import warnings
-from pathlib import Path
 from typing import Any, Literal
 
 import torch
 
-from ..warmup import UnsupportedOptimizerError, WarmupDetector, unwrap_optimizer
-from ..warmup.report import MissingDependencyError, plot_history, save_history, summary_table
+from .._console import say
+from ..warmup import (
+    MetricChoice,
+    UnsupportedOptimizerError,
+    WarmupDetector,
+    check_metric_choice,
+    claims,
+    select_metrics,
+    unwrap_optimizer,
+)
+from ..warmup.autodetect import current_session
+from ..warmup.outputs import HISTORY_FILE, summary_text, write_outputs
 
 __all__ = [
     "ENV_VAR",
@@ -43,8 +52,6 @@ _log = logging.getLogger(__name__)
 
 #: Set to ``1`` to attach the detector to every Trainer and Fabric (through the entry points).
 ENV_VAR = "RADAM_WARMUP_DETECTOR"
-HISTORY_FILE = "warmup_history.json"
-PLOT_FILE = "warmup_history.png"
 _STATE_VERSION = 1
 _STATE_KEY = "WarmupDetectorCallback"
 # The auto-attached instance saves under its own key so that it can sit next to a user's
@@ -111,14 +118,19 @@ class _DetectorSet:
         self.optimizers: list[Any] = []
         self.detectors: list[WarmupDetector] = []
         self.pending: dict[str, dict[str, Any]] = {}  # name -> detector state awaiting its detector
+        self.level = claims.EXPLICIT  # FRAMEWORK for the entry points' instances
 
     def add(self, optimizer: Any, name: str) -> WarmupDetector:
-        detector = WarmupDetector(optimizer, name=name, **self.options)
+        with claims.attaching(self.level):
+            detector = WarmupDetector(optimizer, name=name, **self.options)
         saved = self.pending.pop(name, None)
         if saved is not None:
             detector.load_state_dict(saved)
         self.optimizers.append(optimizer)
         self.detectors.append(detector)
+        session = current_session()
+        if session is not None and self.level == claims.FRAMEWORK:
+            session.add(detector)  # the runner's --detect reports it at the end
         return detector
 
     def find(self, optimizer: Any) -> WarmupDetector | None:
@@ -174,28 +186,32 @@ class _DetectorSet:
         return max(steps)  # type: ignore[type-var]
 
     def summary(self) -> str:
-        if not self.detectors:
-            return "warmup detector: no optimizer step seen yet"
-        return summary_table([row for d in self.detectors for row in d.summary_rows()])
+        return summary_text(self.detectors)
 
-    def write(self, directory: str | os.PathLike[str], history: bool, plot: bool) -> list[str]:
-        """Write ``warmup_history.json`` (all optimizers in one file) and the PNG; the paths written."""
-        records = [row for d in self.detectors for row in d.history_records()]
-        written = []
-        if history:
-            rows = [row for d in self.detectors for row in d.summary_rows()]
-            written.append(save_history(records, Path(directory) / HISTORY_FILE, summary=rows))
-        if plot and records:
-            try:
-                written.append(plot_history(records, Path(directory) / PLOT_FILE))
-            except MissingDependencyError as err:
-                warnings.warn(f"warmup detector: no plot written: {err}", RuntimeWarning, stacklevel=3)
-        return written
+    def finish(
+        self,
+        directory: str | os.PathLike[str] | None,
+        print_summary: bool,
+        history: bool,
+        plot: bool | None,
+        say: Any,
+    ) -> None:
+        """End of training (rank 0): the summary and the files, or hand both to the runner's session."""
+        session = current_session()
+        if session is not None and self.level == claims.FRAMEWORK:
+            for detector in self.detectors:
+                session.remember(detector)
+            return
+        if print_summary:
+            say(self.summary())
+        if directory is not None and (history or plot):
+            for path in write_outputs(self.detectors, directory, history=history, plot=plot):
+                _log.info(f"warmup detector: wrote {path}")
 
 
 def _options(
     every: int,
-    sample_per_tensor: int | None,
+    sample_size: int | None,
     tol: float,
     hold: int,
     floor_factor: float,
@@ -206,7 +222,7 @@ def _options(
 ) -> dict[str, Any]:
     options = {
         "every": every,
-        "sample_per_tensor": sample_per_tensor,
+        "sample_size": sample_size,
         "tol": tol,
         "hold": hold,
         "floor_factor": floor_factor,
@@ -251,11 +267,14 @@ class WarmupDetectorCallback(_DetectorViews, *_TRAINER_CALLBACK_BASES):  # type:
     ``pytorch_lightning.Trainer``.
 
     The metrics are logged at the detector's evaluations (optimizer steps 1, 2, 4, 8, then every
-    ``every`` steps) and named ``warmup/<Optimizer>/<group>/<metric>`` (``<group>`` is ``pg<i>``
-    or the param group's ``"name"``), plus ``warmup/<Optimizer>/settled_step``, ``relapses`` and
-    ``suggested_warmup_steps`` once known. Several optimizers of the same class are named
-    ``Adam``, ``Adam-1``, ... as ``LearningRateMonitor`` names them. Every Lightning logger of
-    the Trainer gets them, by one of two routes (``log_with``):
+    ``every`` steps). By default (``metrics="compact"``) these are, per optimizer,
+    ``warmup/<Optimizer>/noise`` and ``staleness`` (the worst parameter group's) and, once known,
+    ``settled_step`` and ``suggested_warmup_steps``; ``metrics="all"`` adds every per-group metric
+    ``warmup/<Optimizer>/<group>/<metric>`` (``<group>`` is ``pg<i>``, 0-based, or the param
+    group's ``"name"``) and ``relapses`` (see :mod:`radam_integrations.warmup.selection`).
+    Several optimizers of the same class are named ``Adam``, ``Adam-1``, ... as
+    ``LearningRateMonitor`` names them. Every Lightning logger of the Trainer gets them, by one of
+    two routes (``log_with``):
 
     * ``"log_dict"`` (default): ``pl_module.log_dict(..., on_step=True, on_epoch=False)``. The
       values also land in ``trainer.callback_metrics``, so they can be monitored
@@ -273,17 +292,19 @@ class WarmupDetectorCallback(_DetectorViews, *_TRAINER_CALLBACK_BASES):  # type:
 
     Args:
         every: evaluation period in optimizer steps, after the early steps 1, 2, 4, 8.
-        sample_per_tensor: elements sampled per tensor (``None``: all).
+        sample_size: elements sampled per parameter group (``None``: all).
         tol: tolerance on the sampling noise and staleness of ``log psi``.
         hold: consecutive evaluations needed to settle (and to count a relapse).
         floor_factor: the noise criterion accepts this multiple of the stationary noise floor.
         seed: seed of the element sample.
         log: log the metrics (``False``: only keep them in the detectors and the history file).
         log_with: ``"log_dict"`` or ``"loggers"``, see above.
+        metrics: ``"compact"`` (default), ``"all"`` or a list of metric names to log.
         output_dir: where ``warmup_history.json`` and the plot go at the end of training
             (default: ``trainer.log_dir``, which is ``default_root_dir`` without a logger).
         save_history: write ``warmup_history.json`` (read it with ``radam-integrations report``).
-        plot: also write ``warmup_history.png`` (needs matplotlib; a warning if it is missing).
+        plot: also write ``warmup_history.png`` (``None``: when matplotlib is installed; ``True``
+            warns if it is not).
         print_summary: print the detector's summary table at the end of training (rank 0).
         keep_history: keep every evaluation in memory (needed for the history file and plot).
         process_group: process group of sharded optimizer state (default: the world).
@@ -330,16 +351,17 @@ class WarmupDetectorCallback(_DetectorViews, *_TRAINER_CALLBACK_BASES):  # type:
         self,
         *,
         every: int = 10,
-        sample_per_tensor: int | None = 1024,
+        sample_size: int | None = 4096,
         tol: float = 0.1,
         hold: int = 3,
         floor_factor: float = 1.5,
         seed: int = 0,
         log: bool = True,
         log_with: Literal["log_dict", "loggers"] = "log_dict",
+        metrics: MetricChoice = "compact",
         output_dir: str | None = None,
         save_history: bool = True,
-        plot: bool = False,
+        plot: bool | None = None,
         print_summary: bool = True,
         keep_history: bool = True,
         process_group: Any = None,
@@ -353,13 +375,12 @@ class WarmupDetectorCallback(_DetectorViews, *_TRAINER_CALLBACK_BASES):  # type:
                 "(or pytorch-lightning, or 'radam-integrations[lightning]')"
             )
         self._set = _DetectorSet(
-            _options(
-                every, sample_per_tensor, tol, hold, floor_factor, seed, keep_history, process_group, sharded
-            )
+            _options(every, sample_size, tol, hold, floor_factor, seed, keep_history, process_group, sharded)
         )
         self.every = every
         self.log = log
         self.log_with = log_with
+        self.metrics = check_metric_choice(metrics, "WarmupDetectorCallback")
         self.output_dir = output_dir
         self.save_history = save_history
         self.plot = plot
@@ -419,6 +440,7 @@ class WarmupDetectorCallback(_DetectorViews, *_TRAINER_CALLBACK_BASES):  # type:
                     ) from err
                 warnings.warn(f"{message}; it is not monitored ({ENV_VAR}=1).", RuntimeWarning, stacklevel=2)
         self._set.warn_unused_pending("WarmupDetectorCallback")
+        _warn_if_cli_picked_torch_radam(pl_module, optimizers, trainer.is_global_zero)
 
     def on_train_batch_end(
         self, trainer: Trainer, pl_module: LightningModule, outputs: Any, batch: Any, batch_idx: int
@@ -426,9 +448,12 @@ class WarmupDetectorCallback(_DetectorViews, *_TRAINER_CALLBACK_BASES):  # type:
         # Runs after every micro-batch; update() returns None unless the optimizer's step
         # count advanced (accumulation, skipped AMP steps) and an evaluation is due.
         for detector in self._set.detectors:
+            if detector.outranked:
+                continue
             metrics = detector.update()
             if not metrics or not self.log:
                 continue
+            metrics = select_metrics(metrics, self.metrics)
             if self.log_with == "loggers":
                 if trainer.is_global_zero:
                     for logger in trainer.loggers:
@@ -441,16 +466,13 @@ class WarmupDetectorCallback(_DetectorViews, *_TRAINER_CALLBACK_BASES):  # type:
     def on_train_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         if self._inert or not self._set.detectors:
             return
-        wants_files = self.save_history or self.plot
+        wants_files = self.save_history or bool(self.plot) or self.plot is None
         # trainer.log_dir is a collective (broadcast): every rank asks, rank 0 writes.
         directory = self.output_dir or (trainer.log_dir if wants_files else None) or trainer.default_root_dir
         if not trainer.is_global_zero:
             return
-        if self.print_summary:
-            pl_module.print(self.summary())
-        if wants_files:
-            for path in self._set.write(directory, history=self.save_history, plot=self.plot):
-                _log.info(f"warmup detector: wrote {path}")
+        # pl_module.print goes through the progress bar, so the table does not land on its line.
+        self._set.finish(directory, self.print_summary, self.save_history, self.plot, pl_module.print)
 
     # ---------------------------------------------------------------- checkpoint
     def state_dict(self) -> dict[str, Any]:
@@ -499,13 +521,14 @@ class FabricWarmupDetectorCallback(_DetectorViews):
     which the sharded case needs.
 
     Args:
-        every, sample_per_tensor, tol, hold, floor_factor, seed, keep_history, process_group,
+        every, sample_size, tol, hold, floor_factor, seed, keep_history, process_group,
         sharded: as in :class:`~radam_integrations.WarmupDetector`.
         log: log the metrics with ``fabric.log_dict``.
+        metrics: ``"compact"`` (default), ``"all"`` or a list of metric names to log.
         output_dir: where :meth:`on_train_end` writes its files (default: the first logger's
             ``log_dir``; nothing is written without either).
         save_history: write ``warmup_history.json`` in :meth:`on_train_end`.
-        plot: also write ``warmup_history.png`` (needs matplotlib).
+        plot: also write ``warmup_history.png`` (``None``: when matplotlib is installed).
         print_summary: print the summary table in :meth:`on_train_end` (rank 0).
 
     Example:
@@ -531,24 +554,24 @@ class FabricWarmupDetectorCallback(_DetectorViews):
         self,
         *,
         every: int = 10,
-        sample_per_tensor: int | None = 1024,
+        sample_size: int | None = 4096,
         tol: float = 0.1,
         hold: int = 3,
         floor_factor: float = 1.5,
         seed: int = 0,
         log: bool = True,
+        metrics: MetricChoice = "compact",
         output_dir: str | None = None,
         save_history: bool = True,
-        plot: bool = False,
+        plot: bool | None = None,
         print_summary: bool = True,
         keep_history: bool = True,
         process_group: Any = None,
         sharded: bool | None = None,
     ) -> None:
+        self.metrics = check_metric_choice(metrics, "FabricWarmupDetectorCallback")
         self._set = _DetectorSet(
-            _options(
-                every, sample_per_tensor, tol, hold, floor_factor, seed, keep_history, process_group, sharded
-            )
+            _options(every, sample_size, tol, hold, floor_factor, seed, keep_history, process_group, sharded)
         )
         self.log = log
         self.output_dir = output_dir
@@ -563,7 +586,7 @@ class FabricWarmupDetectorCallback(_DetectorViews):
 
     def write(self, directory: str | os.PathLike[str]) -> list[str]:
         """Write ``warmup_history.json`` (and the PNG if ``plot``) into ``directory``; the paths."""
-        return self._set.write(directory, history=True, plot=self.plot)
+        return write_outputs(self._set.detectors, directory, history=True, plot=self.plot)
 
     # ---------------------------------------------------------------- hooks
     def on_after_setup(self, fabric: Fabric, module: Any = None, **kwargs: Any) -> None:
@@ -591,9 +614,12 @@ class FabricWarmupDetectorCallback(_DetectorViews):
                 warnings.warn(f"{err}; it is not monitored ({ENV_VAR}=1).", RuntimeWarning, stacklevel=2)
                 self._skipped.append(optimizer)
                 return
+        if detector.outranked:
+            return
         metrics = detector.update()
         if not metrics or not self.log:
             return
+        metrics = select_metrics(metrics, self.metrics)
         if self.fabric is None:
             if not self._warned_no_fabric:
                 self._warned_no_fabric = True
@@ -614,14 +640,10 @@ class FabricWarmupDetectorCallback(_DetectorViews):
             return
         if self.fabric is not None and not self.fabric.is_global_zero:
             return
-        if self.print_summary:
-            print(self.summary())
         directory = self.output_dir
         if directory is None and self.fabric is not None and self.fabric.loggers:
             directory = getattr(self.fabric.logger, "log_dir", None)
-        if directory is not None and (self.save_history or self.plot):
-            for path in self._set.write(directory, history=self.save_history, plot=self.plot):
-                _log.info(f"warmup detector: wrote {path}")
+        self._set.finish(directory, self.print_summary, self.save_history, self.plot, say)
 
     # ---------------------------------------------------------------- checkpoint
     def state_dict(self) -> dict[str, Any]:
@@ -631,6 +653,26 @@ class FabricWarmupDetectorCallback(_DetectorViews):
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore :meth:`state_dict`; a detector created at its optimizer's next step picks its part up."""
         self._set.load_state_dict(state_dict, "FabricWarmupDetectorCallback")
+
+
+def _warn_if_cli_picked_torch_radam(pl_module: Any, optimizers: list[Any], is_global_zero: bool) -> None:
+    """Say so when LightningCLI resolved ``--optimizer RAdam`` to ``torch.optim.RAdam``.
+
+    LightningCLI resolves a bare class name among ``torch.optim``'s optimizers first, silently; the
+    auto-configured ``configure_optimizers`` it installs is how we tell that the CLI built it.
+    """
+    configure = getattr(getattr(pl_module, "configure_optimizers", None), "__func__", None)
+    # A functools.partial of LightningCLI.configure_optimizers (a staticmethod in Lightning 2.x).
+    built_by_cli = getattr(getattr(configure, "func", None), "__qualname__", "").startswith("LightningCLI.")
+    torch_radam = [o for o in optimizers if type(getattr(o, "optimizer", o)) is torch.optim.RAdam]
+    if built_by_cli and torch_radam and is_global_zero:
+        warnings.warn(
+            "LightningCLI built torch.optim.RAdam: a bare `--optimizer RAdam` (or class_path: RAdam) "
+            "resolves to torch's class, not radam_integrations.RAdam. Pass --optimizer "
+            "radam_integrations.RAdam (class_path: radam_integrations.RAdam) for ours.",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 def _optimizer_step(detector: WarmupDetector) -> int:
@@ -663,6 +705,7 @@ def callbacks_factory() -> list[Any]:
         warnings.warn(f"{ENV_VAR}=1: could not create the warmup detector callback: {err}", stacklevel=2)
         return []
     callback._auto_attached = True
+    callback._set.level = claims.FRAMEWORK
     return [callback]
 
 
@@ -682,4 +725,5 @@ def fabric_callbacks_factory() -> list[Any]:
         )
         return []
     callback._auto_attached = True
+    callback._set.level = claims.FRAMEWORK
     return [callback]

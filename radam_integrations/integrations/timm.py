@@ -11,11 +11,11 @@ registering ours is data, not code. After :func:`register`:
   ``layer_decay`` (groups carry an ``lr_scale`` that timm's schedulers apply), ``foreach``.
 
 timm's ``train.py`` selects optimizers by name (``--opt radam``), so the registration
-must run in that process first: either add ``import radam_integrations.integrations.timm
-as r; r.register()`` at the top of your copy of ``train.py``, or launch it through this
-module, which registers and then runs the script with its arguments::
+must run in that process first: run it through the runner, unmodified (``--warmup-epochs 0``:
+``train.py`` warms up for 5 epochs by default, which hides what RAdam is for)::
 
-    python -m radam_integrations.integrations.timm path/to/timm/train.py --opt radam --lr 1e-3 ...
+    radam-integrations run path/to/timm/train.py --opt radam --warmup-epochs 0 --lr 1e-3 ...
+    torchrun --nproc_per_node 2 -m radam_integrations path/to/timm/train.py --opt radam ...
 
 Example:
     >>> import timm, torch
@@ -30,10 +30,10 @@ Example:
 
 from __future__ import annotations
 
-import runpy
 import sys
 from typing import Any
 
+from .._compat import timm as _compat
 from ..optim import RAdam
 
 __all__ = ["NAMES", "register", "unregister"]
@@ -55,33 +55,23 @@ NAMES: dict[str, tuple[type | None, dict[str, Any], str]] = {
 }
 
 
-def _registry() -> Any:
-    try:
-        from timm.optim._optim_factory import default_registry
-    except ImportError as err:  # pragma: no cover - exercised only without timm
-        raise ImportError(
-            "radam_integrations.integrations.timm needs timm: pip install 'radam-integrations[timm]'"
-        ) from err
-    return default_registry
-
-
 def register() -> None:
     """Register ``radam``, ``radamw``, ``torchradam`` and ``torchradamw`` in timm's optimizer registry.
 
     Idempotent. Replaces timm's ``radam``/``radamw`` rows (which point at torch.optim.RAdam).
     """
     import torch
-    from timm.optim import OptimInfo
 
-    registry = _registry()
+    registry = _compat.default_registry()
+    optim_info = _compat.optim_info_class()
     for name, (cls, defaults, description) in NAMES.items():
         opt_class = torch.optim.RAdam if cls is None else cls
-        current = registry._optimizers.get(name)
+        current = _compat.get_row(registry, name)
         if current is not None and current.opt_class is opt_class and (current.defaults or {}) == defaults:
             continue  # already ours: no "overwriting" warning on a second call
-        registry._optimizers.pop(name, None)  # replace without timm's overwrite warning
+        _compat.drop_row(registry, name)
         registry.register(
-            OptimInfo(
+            optim_info(
                 name=name,
                 opt_class=opt_class,
                 description=description,
@@ -94,16 +84,16 @@ def register() -> None:
 def unregister() -> None:
     """Restore timm's own rows for ``radam``/``radamw`` and drop the ``torch*`` aliases."""
     import torch
-    from timm.optim import OptimInfo
 
-    registry = _registry()
+    registry = _compat.default_registry()
+    optim_info = _compat.optim_info_class()
     for name in NAMES:
-        registry._optimizers.pop(name, None)
+        _compat.drop_row(registry, name)
     registry.register(
-        OptimInfo(name="radam", opt_class=torch.optim.RAdam, description="torch.optim.RAdam", has_betas=True)
+        optim_info(name="radam", opt_class=torch.optim.RAdam, description="torch.optim.RAdam", has_betas=True)
     )
     registry.register(
-        OptimInfo(
+        optim_info(
             name="radamw",
             opt_class=torch.optim.RAdam,
             description="torch.optim.RAdamW",
@@ -114,15 +104,10 @@ def unregister() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Register, then run a timm training script with its own arguments (``python -m ...``)."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    if not args or args[0] in ("-h", "--help"):
-        print("usage: python -m radam_integrations.integrations.timm path/to/train.py [train.py arguments]")
-        return 0 if args else 2
-    register()
-    script, sys.argv = args[0], args
-    runpy.run_path(script, run_name="__main__")
-    return 0
+    """``python -m radam_integrations.integrations.timm SCRIPT [ARGS...]``: the runner (old command)."""
+    from ..runner import main as run_main
+
+    return run_main(argv, prog="python -m radam_integrations.integrations.timm")
 
 
 if __name__ == "__main__":  # pragma: no cover

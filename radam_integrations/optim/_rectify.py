@@ -21,13 +21,8 @@ from torch import Tensor
 
 from .. import theory
 
-#: r_t is only defined where rho_t > 4 (the variance of the adaptive lr is infinite below).
-MIN_RECTIFY_RHO = 4.0
-
-
-def effective_threshold(threshold: float) -> float:
-    """The threshold actually applied: rectified steps need ``rho_t > max(threshold, 4)``."""
-    return max(float(threshold), MIN_RECTIFY_RHO)
+MIN_RECTIFY_RHO = theory.MIN_RECTIFY_RHO
+effective_threshold = theory.effective_threshold
 
 
 def host_rectification(step: float, beta2: float, threshold: float) -> float:

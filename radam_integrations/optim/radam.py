@@ -106,9 +106,10 @@ class RAdam(Optimizer):
             where it is available and gives the same numbers; ``True`` requires it.
         capturable: keep the step count on the parameters' device and avoid every host
             synchronisation and data-dependent branch (CUDA graphs, ``torch.compile``, XLA).
-        differentiable: accepted for ``torch.optim.RAdam``'s signature; only ``False`` (the
-            default) is implemented. For a step that autograd can differentiate through
-            (higher-order optimization), use ``torch.optim.RAdam(differentiable=True)``.
+        differentiable: make the step differentiable (autograd records it, for higher-order
+            optimization), as in ``torch.optim.RAdam``: the step then runs torch's own
+            differentiable implementation (``torch.optim.radam.radam``), so it has torch's rule
+            only: ``threshold=5``, ``degenerated_to_sgd=True``, no ``fused``.
 
     Invalid options raise what ``torch.optim.RAdam`` raises for them, with torch's message
     followed by an explanation (for example ``ValueError: Invalid learning rate: -0.001
@@ -144,7 +145,7 @@ class RAdam(Optimizer):
         differentiable: bool = False,
     ) -> None:
         _validate_hyperparameters(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, threshold=threshold)
-        _check_not_differentiable(differentiable)
+        _check_differentiable(differentiable, threshold, degenerated_to_sgd, fused)
         if foreach and fused:
             raise ValueError(
                 "foreach=True and fused=True were both given: choose one step path "
@@ -186,7 +187,12 @@ class RAdam(Optimizer):
                 if k in param_group
             }
         )
-        _check_not_differentiable(param_group.get("differentiable", False))
+        _check_differentiable(
+            param_group.get("differentiable", self.defaults["differentiable"]),
+            param_group.get("threshold", self.defaults["threshold"]),
+            param_group.get("degenerated_to_sgd", self.defaults["degenerated_to_sgd"]),
+            param_group.get("fused", self.defaults["fused"]),
+        )
         super().add_param_group(param_group)
         if param_group.get("fused", self.defaults.get("fused")):
             _check_fused_supported(self.param_groups[-1]["params"])
@@ -256,14 +262,13 @@ class RAdam(Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
-        with torch.no_grad():
+        # As torch: autograd records the step only for a differentiable optimizer.
+        with torch.set_grad_enabled(bool(self.defaults.get("differentiable", False))):
             for group in self.param_groups:
                 self._step_group(group)
         return loss
 
     def _step_group(self, group: dict[str, Any]) -> None:
-        # A group can still say differentiable=True when it comes from a loaded state_dict.
-        _check_not_differentiable(group["differentiable"])
         params: list[Tensor] = []
         grads: list[Tensor] = []
         exp_avgs: list[Tensor] = []
@@ -271,6 +276,11 @@ class RAdam(Optimizer):
         state_steps: list[Tensor] = []
         self._init_group(group, params, grads, exp_avgs, exp_avg_sqs, state_steps)
         if not params:
+            return
+        if group["differentiable"]:
+            # A group can still say so when it comes from a loaded state_dict: check the rule again.
+            _check_differentiable(True, group["threshold"], group["degenerated_to_sgd"], group["fused"])
+            _differentiable_step(group, params, grads, exp_avgs, exp_avg_sqs, state_steps)
             return
         beta1, beta2 = group["betas"]
         capturable = group["capturable"]
@@ -424,13 +434,39 @@ def _check_non_negative(name: str, value: object, torch_wording: str) -> None:
         raise ValueError(f"{torch_wording}: {value} ({name} must be >= 0)")
 
 
-def _check_not_differentiable(differentiable: object) -> None:
-    if differentiable:
+def _check_differentiable(
+    differentiable: object, threshold: float, degenerated_to_sgd: bool, fused: object
+) -> None:
+    """``differentiable=True`` runs torch's differentiable step, so only with torch's rule."""
+    if not differentiable:
+        return
+    if threshold != 5.0 or not degenerated_to_sgd or fused:
         raise ValueError(
-            "differentiable=True is not supported by radam_integrations.RAdam (its steps run under "
-            "torch.no_grad()); use torch.optim.RAdam(differentiable=True) to differentiate through "
-            "the optimizer step (higher-order optimization), or pass differentiable=False"
+            "differentiable=True runs torch's own differentiable RAdam step, which has torch's rule only: "
+            f"threshold=5, degenerated_to_sgd=True and no fused step (got threshold={threshold}, "
+            f"degenerated_to_sgd={degenerated_to_sgd}, fused={fused})"
         )
+
+
+def _differentiable_step(group: dict[str, Any], *tensors: list[Tensor]) -> None:
+    """torch's functional RAdam with ``differentiable=True`` (public API, ``torch.optim.radam.radam``)."""
+    from torch.optim.radam import radam
+
+    beta1, beta2 = group["betas"]
+    radam(
+        *tensors,
+        beta1=beta1,
+        beta2=beta2,
+        lr=group["lr"],
+        weight_decay=group["weight_decay"],
+        eps=group["eps"],
+        maximize=group["maximize"],
+        foreach=group["foreach"],
+        capturable=group["capturable"],
+        differentiable=True,
+        decoupled_weight_decay=group["decoupled_weight_decay"],
+        has_complex=any(torch.is_complex(p) for p in tensors[0]),
+    )
 
 
 def _check_fused_supported(params: Iterable[Tensor]) -> None:

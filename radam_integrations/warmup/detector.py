@@ -7,7 +7,6 @@ what it returns. The definitions are in the README ("The warmup detector").
 
 from __future__ import annotations
 
-import base64
 import math
 import struct
 import warnings
@@ -18,6 +17,8 @@ import torch
 from torch import Tensor
 
 from .. import theory
+from . import claims
+from .codec import decode_floats, decode_history, encode_floats, encode_history
 from .reduce import (
     PaddingFn,
     ZeroLayout,
@@ -27,10 +28,12 @@ from .reduce import (
     state_is_sharded,
     world_rank,
 )
-from .stats import FIELD, SUM_FIELDS, TensorSample, draw_sample, group_sums
+from .stats import FIELD, SUM_FIELDS, TensorSample, allocate_sample, draw_sample, group_sums
 
 __all__ = [
     "GROUP_METRICS",
+    "RUN_METRICS",
+    "RUN_WORST",
     "WRAPPER_ATTRIBUTES",
     "UnsupportedOptimizerError",
     "WarmupDetector",
@@ -58,7 +61,11 @@ GROUP_METRICS = (
     "settled_step",
     "beta2",
 )
-_STATE_VERSION = 1
+#: Run-level metrics (``warmup/<Optimizer>/<metric>``): T, relapses and the suggested warmup.
+RUN_METRICS = ("settled_step", "relapses", "suggested_warmup_steps")
+#: Run-level metrics that are the maximum over groups (logged as ``warmup/<Optimizer>/<metric>``).
+RUN_WORST = ("noise", "staleness")
+_STATE_VERSION = 2  # 2: float32 sample memory, column-wise bounded history
 _EXTRA = ("step_sum", "step_count")  # appended to the sums so the step survives the reduce
 
 
@@ -122,6 +129,7 @@ class _GroupTracker:
     relapses: int = 0
     prev_t: float | None = None
     samples: dict[int, TensorSample] = field(default_factory=dict)  # param position -> sample
+    allocation: list[int | None] | None = None  # sample size per tensor position (None: all)
     pending: dict[int, dict[str, Any]] = field(default_factory=dict)  # restored sample memory
 
 
@@ -145,7 +153,9 @@ class WarmupDetector:
         optimizer: any Adam-family optimizer (Adam, AdamW, RAdam, NAdam, timm's, ours), or a
             wrapper of one (Accelerate, Lightning, DeepSpeed ZeRO, timm Lookahead).
         every: evaluation period in optimizer steps after the early steps 1, 2, 4, 8.
-        sample_per_tensor: elements sampled per tensor (``None``: all of them).
+        sample_size: elements sampled per parameter group (and rank), spread over the group's
+            tensors in proportion to their size, at least one each (``None``: all elements).
+            It bounds both the cost of an evaluation and the checkpointed sample memory.
         tol: tolerance on noise and staleness.
         hold: consecutive evaluations needed to settle (and to relapse).
         floor_factor: the noise criterion accepts ``floor_factor`` times the stationary noise floor.
@@ -157,7 +167,11 @@ class WarmupDetector:
             automatically for FSDP1 and DeepSpeed ZeRO 1/2/3.
         sharded: whether ranks hold different parts of the state (default: detected). Sharded
             statistics are summed over ranks with one all_reduce per evaluation.
-        keep_history: keep every evaluation in :attr:`history` (for the report and plot).
+        keep_history: keep evaluations in :attr:`history` (for the report and plot).
+        history_limit: at most this many evaluations are kept in :attr:`history` (and in
+            checkpoints): when it is full, every other record is dropped and from then on only
+            every other evaluation is recorded, so the kept ones stay evenly spaced over the run.
+            History values are rounded to float32.
 
     Example:
         >>> import torch
@@ -182,7 +196,7 @@ class WarmupDetector:
         optimizer: Any,
         *,
         every: int = 10,
-        sample_per_tensor: int | None = 1024,
+        sample_size: int | None = 4096,
         tol: float = 0.1,
         hold: int = 3,
         floor_factor: float = 1.5,
@@ -192,21 +206,25 @@ class WarmupDetector:
         padding: PaddingFn | None = None,
         sharded: bool | None = None,
         keep_history: bool = True,
+        history_limit: int = 128,
     ) -> None:
         if every < 1:
             raise ValueError(f"every must be >= 1, got {every}")
-        if sample_per_tensor is not None and sample_per_tensor < 1:
-            raise ValueError(
-                f"sample_per_tensor must be >= 1 or None (all elements), got {sample_per_tensor}"
-            )
+        if sample_size is not None and (isinstance(sample_size, bool) or sample_size < 1):
+            raise ValueError(f"sample_size must be >= 1 or None (all elements), got {sample_size}")
         if not tol > 0:
             raise ValueError(f"tol must be > 0, got {tol}")
         if hold < 1:
             raise ValueError(f"hold must be >= 1, got {hold}")
+        if history_limit < 2:
+            raise ValueError(f"history_limit must be >= 2, got {history_limit}")
         self.optimizer, self._zero = unwrap_optimizer(optimizer)
         _check_adam_family(self.optimizer)
+        #: How this detector was attached (see :mod:`.claims`): ``EXPLICIT`` unless built by an
+        #: automatic attachment, which steps aside for a detector of a higher level.
+        self.attach_level = claims.claim(self.optimizer, self)
         self.every = int(every)
-        self.sample_per_tensor = sample_per_tensor
+        self.sample_size = None if sample_size is None else int(sample_size)
         self.tol = float(tol)
         self.hold = int(hold)
         self.floor_factor = float(floor_factor)
@@ -217,7 +235,9 @@ class WarmupDetector:
         self._padding = padding or (self._layout.padding if self._layout else fsdp1_padding)
         self._sharded = sharded
         self.keep_history = keep_history
+        self.history_limit = int(history_limit)
         self.history: list[dict[str, Any]] = []
+        self._history_stride = 1
         self._groups: list[_GroupTracker] = []
         self._last_sums: list[list[float]] = []
         self._last_step = 0.0
@@ -260,6 +280,11 @@ class WarmupDetector:
         return self.evaluate()
 
     @property
+    def outranked(self) -> bool:
+        """Whether a detector attached with higher precedence watches the same optimizer."""
+        return claims.outranked(self, self.optimizer, self.attach_level)
+
+    @property
     def last_step(self) -> int:
         """The optimizer step count at the last :meth:`update` that saw a new step (0 before any)."""
         return int(self._last_step)
@@ -283,8 +308,9 @@ class WarmupDetector:
 
     def _entries(self, gi: int, group: dict[str, Any]) -> list[tuple[Tensor, dict, TensorSample]]:
         tracker = self._tracker(gi)
+        tensors = self._group_tensors(gi, group)
         entries = []
-        for pi, p in enumerate(self._group_tensors(gi, group)):
+        for pi, p in enumerate(tensors):
             state = self.optimizer.state.get(p)
             if not state or "exp_avg_sq" not in state:
                 continue
@@ -295,10 +321,15 @@ class WarmupDetector:
                 )
             sample = tracker.samples.get(pi)
             if sample is None:
-                sample = self._draw(gi, pi, p, state)
+                if tracker.allocation is None:
+                    tracker.allocation = allocate_sample(
+                        [_valid_count(self._padding(gi, t), t) for t in tensors], self.sample_size
+                    )
+                k = tracker.allocation[pi] if pi < len(tracker.allocation) else None
+                sample = self._draw(gi, pi, p, state, k)
                 saved = tracker.pending.pop(pi, None)  # memory from a checkpoint, restored lazily
                 if saved is not None:
-                    prev = _decode(saved)
+                    prev = decode_floats(saved)
                     if prev.numel() == sample.count:
                         sample.prev_logpsi = prev.to(local_flat(state["exp_avg_sq"]).device)
                 tracker.samples[pi] = sample
@@ -309,15 +340,16 @@ class WarmupDetector:
         """The tensors whose state belongs to group ``gi`` (ZeRO-3 keeps them outside ``params``)."""
         return self._layout.group_tensors(gi, group) if self._layout else group["params"]
 
-    def _draw(self, gi: int, pi: int, param: Tensor, state: dict) -> TensorSample:
+    def _draw(self, gi: int, pi: int, param: Tensor, state: dict, k: int | None) -> TensorSample:
+        """The fixed sample of ``k`` valid elements (``None``: all) of one tensor's local state."""
         local = local_flat(state["exp_avg_sq"])
         spec = self._padding(gi, param)
         generator = torch.Generator().manual_seed(self.seed * 1_000_003 + gi * 10_007 + pi)
         if isinstance(spec, int):
-            return draw_sample(local.numel() - spec, self.sample_per_tensor, generator, local.device)
+            return draw_sample(local.numel() - spec, k, generator, local.device)
         ranges = [(int(start), int(length)) for start, length in spec]
         valid = sum(length for _, length in ranges if length > 0)
-        return draw_sample(valid, self.sample_per_tensor, generator, local.device, ranges=ranges)
+        return draw_sample(valid, k, generator, local.device, ranges=ranges)
 
     def raw_sums(self) -> list[dict[str, float]]:
         """Per-group sums of the last evaluation (after the reduce), by :data:`SUM_FIELDS` name."""
@@ -354,15 +386,33 @@ class WarmupDetector:
             record["groups"][label] = values
             for key, value in values.items():
                 metrics[f"warmup/{self.name}/{label}/{key}"] = value
+        # Run level: the worst group's noise and staleness (what keeps the run from settling),
+        # then T, relapses and the suggested warmup.
+        for key in RUN_WORST:
+            values = [v[key] for v in record["groups"].values() if math.isfinite(v[key])]
+            if values:
+                metrics[f"warmup/{self.name}/{key}"] = max(values)
         run = self.run_summary()
         record.update(run)
         for key, value in run.items():
             if value is not None:
                 metrics[f"warmup/{self.name}/{key}"] = float(value)
-        self.evaluations += 1
         if self.keep_history:
-            self.history.append(record)
+            self._remember(record)
+        self.evaluations += 1
         return metrics
+
+    def _remember(self, record: dict[str, Any]) -> None:
+        """Keep every ``_history_stride``-th evaluation, at most ``history_limit`` of them, in float32."""
+        if self.evaluations % self._history_stride:
+            return
+        for values in record["groups"].values():
+            for key, value in values.items():
+                values[key] = _float32(value)
+        self.history.append(record)
+        if len(self.history) > self.history_limit:
+            self.history = self.history[::2]
+            self._history_stride *= 2
 
     def _group_metrics(self, gi: int, group: dict[str, Any], row: list[float], t: float) -> dict[str, float]:
         tracker = self._tracker(gi)
@@ -561,7 +611,12 @@ class WarmupDetector:
 
     # ------------------------------------------------------------------ checkpointing
     def state_dict(self, all_ranks: bool = False) -> dict[str, Any]:
-        """JSON-serialisable state (sample memory included) so a resumed run continues the detection.
+        """Strict-JSON state (sample memory included) so that a resumed run continues the detection.
+
+        Its size is bounded whatever the model and the run length: per parameter group at most
+        ``sample_size`` (plus one per tensor) float32 values of sample memory and
+        ``history_limit`` history records, packed as base64 (about 22 KB + 12 KB per group at the
+        defaults; see :mod:`radam_integrations.warmup.codec`).
 
         With sharded state each rank remembers its own samples. ``all_ranks=True`` gathers
         every rank's memory into the dict (a collective: call it on every rank), for
@@ -572,7 +627,7 @@ class WarmupDetector:
             {
                 **{str(pi): v for pi, v in g.pending.items()},
                 **{
-                    str(pi): _encode(s.prev_logpsi)
+                    str(pi): encode_floats(s.prev_logpsi)
                     for pi, s in g.samples.items()
                     if s.prev_logpsi is not None
                 },
@@ -590,7 +645,7 @@ class WarmupDetector:
             "version": _STATE_VERSION,
             "config": {
                 "every": self.every,
-                "sample_per_tensor": self.sample_per_tensor,
+                "sample_size": self.sample_size,
                 "tol": self.tol,
                 "hold": self.hold,
                 "floor_factor": self.floor_factor,
@@ -612,11 +667,16 @@ class WarmupDetector:
                 for g, mem in zip(self._groups, memory)
             ],
             "per_rank_prev_logpsi": per_rank,
-            "history": list(self.history),
+            "history_stride": self._history_stride,
+            "history": encode_history(self.history, GROUP_METRICS),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore :meth:`state_dict` output. Samples are re-drawn from the same seed."""
+        """Restore :meth:`state_dict` output. Samples are re-drawn from the same seed.
+
+        Raises:
+            ValueError: ``state`` is not a detector state, or it is corrupted.
+        """
         if not isinstance(state, dict) or state.get("version") != _STATE_VERSION:
             version = state.get("version") if isinstance(state, dict) else None
             raise ValueError(
@@ -624,40 +684,61 @@ class WarmupDetector:
                 f"got {type(state).__name__} with version {version!r})"
             )
         config = state.get("config", {})
-        if (
-            config.get("seed", self.seed) != self.seed
-            or config.get("sample_per_tensor") != self.sample_per_tensor
-        ):
+        keep_samples = (
+            config.get("seed", self.seed) == self.seed and config.get("sample_size") == self.sample_size
+        )
+        if not keep_samples:
             warnings.warn(
-                "WarmupDetector.load_state_dict: seed or sample_per_tensor differ from the saved run; "
+                "WarmupDetector.load_state_dict: seed or sample_size differ from the saved run; "
                 "the element sample changes, so the first evaluation after resuming has no drift.",
                 stacklevel=2,
             )
-            keep_samples = False
-        else:
-            keep_samples = True
-        self._last_step = float(state["last_step"])
-        self._next_eval = float(state["next_eval"])
+        try:
+            history = decode_history(state["history"])
+            groups = state["groups"]
+            per_rank = state.get("per_rank_prev_logpsi")
+            if per_rank:
+                rank = world_rank(self.process_group)
+                mine = per_rank[rank] if rank < len(per_rank) else []
+                groups = [{**g, "prev_logpsi": m} for g, m in zip(groups, mine)]
+            trackers = []
+            for saved in groups:
+                tracker = _GroupTracker(
+                    settled_step=saved["settled_step"],
+                    candidate=saved["candidate"],
+                    streak=int(saved["streak"]),
+                    unsettled=int(saved["unsettled"]),
+                    relapses=int(saved["relapses"]),
+                    prev_t=saved["prev_t"],
+                )
+                if keep_samples:
+                    tracker.pending = {int(k): v for k, v in saved.get("prev_logpsi", {}).items()}
+                trackers.append(tracker)
+            last_step, next_eval = float(state["last_step"]), float(state["next_eval"])
+            stride = int(state.get("history_stride", 1))
+        except (AttributeError, KeyError, TypeError, ValueError) as err:
+            raise ValueError(f"corrupted WarmupDetector state: {err}") from err
+        self._last_step, self._next_eval = last_step, next_eval
         self.evaluations = int(state.get("evaluations", 0))
-        self.history = list(state.get("history", []))
-        self._groups = []
-        per_rank = state.get("per_rank_prev_logpsi")
-        if per_rank:
-            rank = world_rank(self.process_group)
-            mine = per_rank[rank] if rank < len(per_rank) else []
-            state = {**state, "groups": [{**g, "prev_logpsi": m} for g, m in zip(state["groups"], mine)]}
-        for saved in state["groups"]:
-            tracker = _GroupTracker(
-                settled_step=saved["settled_step"],
-                candidate=saved["candidate"],
-                streak=int(saved["streak"]),
-                unsettled=int(saved["unsettled"]),
-                relapses=int(saved["relapses"]),
-                prev_t=saved["prev_t"],
-            )
-            self._groups.append(tracker)
-            if keep_samples:
-                tracker.pending = {int(k): v for k, v in saved.get("prev_logpsi", {}).items()}
+        self.history, self._history_stride = history, max(stride, 1)
+        self._groups = trackers
+
+
+def _float32(value: float) -> float:
+    """``value`` rounded to the nearest float32 (as a Python float); NaN and inf unchanged."""
+    if not math.isfinite(value):
+        return value
+    try:
+        return struct.unpack("<f", struct.pack("<f", value))[0]
+    except OverflowError:  # beyond float32's range
+        return math.copysign(math.inf, value)
+
+
+def _valid_count(spec: Any, tensor: Tensor) -> int:
+    """Valid (unpadded) elements of a tensor's local data, from its padding spec."""
+    if isinstance(spec, int):
+        return max(local_flat(tensor).numel() - spec, 0)
+    return sum(max(int(length), 0) for _, length in spec)
 
 
 def _check_adam_family(optimizer: torch.optim.Optimizer) -> None:
@@ -674,20 +755,3 @@ def _check_adam_family(optimizer: torch.optim.Optimizer) -> None:
             f"{type(optimizer).__name__}'s state has {sorted(state)} but no 'exp_avg_sq': "
             "WarmupDetector reads Adam-family state (step, exp_avg, exp_avg_sq)"
         )
-
-
-def _encode(t: Tensor) -> dict[str, Any]:
-    """float64 values as base64 (exact, JSON-safe, no numpy needed)."""
-    values = t.detach().to("cpu", torch.float64).reshape(-1).tolist()
-    data = struct.pack(f"<{len(values)}d", *values)
-    return {"dtype": "float64", "n": len(values), "b64": base64.b64encode(data).decode("ascii")}
-
-
-def _decode(obj: dict[str, Any]) -> Tensor:
-    try:
-        raw = base64.b64decode(obj["b64"], validate=True)
-        n = int(obj["n"])
-        values = struct.unpack(f"<{n}d", raw)
-    except (KeyError, TypeError, ValueError, struct.error) as err:
-        raise ValueError(f"corrupted WarmupDetector state: bad sample memory ({err})") from err
-    return torch.tensor(values, dtype=torch.float64)

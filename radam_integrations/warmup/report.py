@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import theory
+from ..files import atomic_write, write_json
 
 __all__ = [
     "HistoryError",
@@ -31,7 +32,7 @@ __all__ = [
 
 FORMAT = "radam-integrations/warmup-history"
 _METRIC_KEY = re.compile(r"^warmup/(?P<opt>[^/]+)/(?P<group>[^/]+)/(?P<metric>[A-Za-z0-9_]+)$")
-_RUN_KEYS = ("settled_step", "relapses", "suggested_warmup_steps")
+_RUN_KEYS = ("settled_step", "relapses", "suggested_warmup_steps", "noise", "staleness")
 
 
 class HistoryError(ValueError):
@@ -46,22 +47,28 @@ class MissingDependencyError(ImportError):
 def save_history(
     records: list[dict[str, Any]], path: str | Path, summary: list[dict[str, Any]] | None = None
 ) -> str:
-    """Write flat history rows to ``path``: ``.json`` (with the summary) or ``.csv`` (a row per group)."""
+    """Write flat history rows to ``path``: ``.json`` (with the summary) or ``.csv`` (a row per group).
+
+    Both are written atomically; JSON is strict (undefined values as ``null``), CSV leaves them
+    empty.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix == ".csv":
         columns: list[str] = []
         for row in records:
             columns += [k for k in row if k not in columns]
-        with path.open("w", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=columns)
+
+        def cell(value: Any) -> Any:
+            return "" if value is None or (isinstance(value, float) and not math.isfinite(value)) else value
+
+        with atomic_write(path, "w") as fh:
+            writer = csv.DictWriter(fh, fieldnames=columns, lineterminator="\n")
             writer.writeheader()
             for row in records:
-                writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
-    else:
-        payload = {"format": FORMAT, "version": 1, "records": records, "summary": summary or []}
-        path.write_text(json.dumps(payload, indent=1))
-    return str(path)
+                writer.writerow({k: cell(v) for k, v in row.items()})
+        return str(path)
+    payload = {"format": FORMAT, "version": 1, "records": records, "summary": summary or []}
+    return write_json(path, payload)
 
 
 # ---------------------------------------------------------------------- reading
@@ -69,7 +76,9 @@ def find_history(run_dir: str | Path) -> Path:
     """The history file inside ``run_dir`` (or ``run_dir`` itself if it is a file).
 
     Looks for, in order: ``warmup_history.json``, ``warmup_history.csv``, a Lightning
-    ``metrics.csv`` (newest), ``trainer_state.json`` (top level, then the newest checkpoint).
+    ``metrics.csv``, a Hugging Face ``trainer_state.json``. A file directly in ``run_dir`` wins
+    over one in a subfolder; among subfolders the newest file (the highest ``checkpoint-N`` for
+    ``trainer_state.json``) wins.
     """
     run = Path(run_dir)
     if run.is_file():
@@ -77,19 +86,18 @@ def find_history(run_dir: str | Path) -> Path:
     if not run.exists():
         raise HistoryError(f"{run}: no such file or directory")
     if not run.is_dir():
-        raise HistoryError(f"{run}: not a directory")
-    for name in ("warmup_history.json", "warmup_history.csv"):
-        matches = sorted(run.rglob(name), key=lambda p: p.stat().st_mtime)
+        raise HistoryError(f"{run}: not a file or directory")
+    for name in ("warmup_history.json", "warmup_history.csv", "metrics.csv", "trainer_state.json"):
+        if (run / name).is_file():
+            return run / name
+        try:
+            matches = [p for p in run.rglob(name) if p.is_file()]
+        except OSError as err:
+            raise HistoryError(f"{run}: cannot list ({err.strerror or err})") from err
         if matches:
-            return matches[-1]
-    metrics = sorted(run.rglob("metrics.csv"), key=lambda p: p.stat().st_mtime)
-    if metrics:
-        return metrics[-1]
-    if (run / "trainer_state.json").is_file():
-        return run / "trainer_state.json"
-    states = sorted(run.rglob("trainer_state.json"), key=lambda p: _checkpoint_number(p.parent.name))
-    if states:
-        return states[-1]
+            if name == "trainer_state.json":
+                return max(matches, key=lambda p: (_checkpoint_number(p.parent.name), p.stat().st_mtime))
+            return max(matches, key=lambda p: p.stat().st_mtime)
     raise HistoryError(
         f"{run}: no warmup history found (looked for warmup_history.json/.csv, a Lightning metrics.csv "
         "and a Hugging Face trainer_state.json)"
@@ -102,41 +110,72 @@ def _checkpoint_number(name: str) -> int:
 
 
 def load_history(path: str | Path) -> list[dict[str, Any]]:
-    """Flat rows ``{"step", "optimizer", "group", <metric>...}`` from any supported file."""
+    """Flat rows ``{"step", "optimizer", "group", <metric>...}`` from any supported file.
+
+    Raises:
+        HistoryError: the file cannot be read, is not text, is malformed, or holds no evaluation.
+    """
     path = Path(path)
+    if path.suffix not in (".json", ".csv"):
+        raise HistoryError(
+            f"{path}: unsupported file type (expected a warmup_history.json/.csv, a metrics.csv or a "
+            "trainer_state.json)"
+        )
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise HistoryError(f"{path}: not a text file (binary data at byte {err.start})") from err
     except OSError as err:
         raise HistoryError(f"{path}: cannot read ({err.strerror or err})") from err
-    if path.suffix == ".json":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise HistoryError(
-                f"{path}: not valid JSON ({err.msg} at line {err.lineno}); truncated?"
-            ) from err
-        if isinstance(data, dict) and data.get("format") == FORMAT:
-            records = data.get("records")
-            if not isinstance(records, list):
-                raise HistoryError(f"{path}: 'records' is missing or not a list")
-            return [_clean(r) for r in records]
-        if isinstance(data, dict) and isinstance(data.get("log_history"), list):
-            return _rows_from_logged_dicts(data["log_history"], path)
-        raise HistoryError(f"{path}: JSON is neither a warmup history nor a trainer_state.json")
-    if path.suffix == ".csv":
-        try:
-            rows = list(csv.DictReader(text.splitlines()))
-        except csv.Error as err:
-            raise HistoryError(f"{path}: malformed CSV ({err})") from err
-        if not rows:
-            raise HistoryError(f"{path}: empty CSV")
-        if "group" in rows[0] and "step" in rows[0]:
-            return [
-                _clean({k: _number(v) if k not in ("optimizer", "group") else v for k, v in r.items()})
-                for r in rows
-            ]
-        return _rows_from_logged_dicts([{k: _number(v) for k, v in r.items()} for r in rows], path)
-    raise HistoryError(f"{path}: unsupported file type (expected .json or .csv)")
+    rows = _parse_json(text, path) if path.suffix == ".json" else _parse_csv(text, path)
+    if not rows:
+        raise HistoryError(f"{path}: holds no evaluations of the warmup detector")
+    return rows
+
+
+def _parse_json(text: str, path: Path) -> list[dict[str, Any]]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise HistoryError(f"{path}: not valid JSON ({err.msg} at line {err.lineno}); truncated?") from err
+    except RecursionError as err:
+        raise HistoryError(f"{path}: JSON nested too deeply") from err
+    if isinstance(data, dict) and data.get("format") == FORMAT:
+        records = data.get("records")
+        if not isinstance(records, list):
+            raise HistoryError(f"{path}: 'records' is missing or not a list")
+        return [_checked_row(r, path, i) for i, r in enumerate(records)]
+    if isinstance(data, dict) and isinstance(data.get("log_history"), list):
+        return _rows_from_logged_dicts(data["log_history"], path)
+    raise HistoryError(f"{path}: JSON is neither a warmup history nor a trainer_state.json")
+
+
+def _parse_csv(text: str, path: Path) -> list[dict[str, Any]]:
+    try:
+        rows = list(csv.DictReader(text.splitlines()))
+    except csv.Error as err:
+        raise HistoryError(f"{path}: malformed CSV ({err})") from err
+    if not rows:
+        raise HistoryError(f"{path}: empty CSV")
+    if "group" in rows[0] and "step" in rows[0]:
+        parsed = [
+            {k: _number(v) if k not in ("optimizer", "group") else v for k, v in r.items() if k is not None}
+            for r in rows
+        ]
+        return [_checked_row(r, path, i) for i, r in enumerate(parsed)]
+    return _rows_from_logged_dicts([{k: _number(v) for k, v in r.items() if k} for r in rows], path)
+
+
+def _checked_row(row: Any, path: Path, index: int) -> dict[str, Any]:
+    """A history row with an integer step and a group name, or a HistoryError naming the row."""
+    if not isinstance(row, dict):
+        raise HistoryError(f"{path}: record {index} is not an object")
+    step, group = row.get("step"), row.get("group")
+    if not _finite(step) or not isinstance(group, str):
+        raise HistoryError(f"{path}: record {index} has no numeric 'step' and 'group' name")
+    out = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in row.items()}
+    out["step"] = int(step)
+    return out
 
 
 def _number(value: Any) -> Any:
@@ -148,24 +187,22 @@ def _number(value: Any) -> Any:
         return value
 
 
-def _clean(row: dict[str, Any]) -> dict[str, Any]:
-    out = dict(row)
-    if out.get("step") is not None:
-        out["step"] = int(float(out["step"]))
-    return out
+def _rows_from_logged_dicts(entries: Iterable[Any], path: Path) -> list[dict[str, Any]]:
+    """Rows from logger output where entries map ``warmup/<opt>/[<group>/]<metric>`` to values.
 
-
-def _rows_from_logged_dicts(entries: Iterable[dict[str, Any]], path: Path) -> list[dict[str, Any]]:
-    """Rows from logger output where each entry maps ``warmup/<opt>/<group>/<metric>`` to a value."""
+    Per-group keys give a row per group; a log of the compact set (run-level keys only, the
+    adapters' default) gives one row per optimizer with group ``"all"`` (noise and staleness
+    are then the worst group's).
+    """
     by_key: dict[tuple[int, str, str], dict[str, Any]] = {}
     run_level: dict[tuple[int, str], dict[str, Any]] = {}
     for entry in entries:
-        step = entry.get("step")
-        if step is None:
+        step = entry.get("step") if isinstance(entry, dict) else None
+        if not _finite(step):
             continue
-        step = int(float(step))
+        step = int(step)
         for key, value in entry.items():
-            if not isinstance(key, str) or not key.startswith("warmup/") or value is None:
+            if not isinstance(key, str) or not key.startswith("warmup/") or not _finite(value):
                 continue
             match = _METRIC_KEY.match(key)
             if match:
@@ -178,13 +215,17 @@ def _rows_from_logged_dicts(entries: Iterable[dict[str, Any]], path: Path) -> li
             parts = key.split("/")
             if len(parts) == 3 and parts[2] in _RUN_KEYS:
                 run_level.setdefault((step, parts[1]), {})[parts[2]] = value
+    with_groups = {opt for _, opt, _ in by_key}
+    for (step, opt), values in run_level.items():
+        if opt not in with_groups:
+            by_key[(step, opt, "all")] = {"step": step, "optimizer": opt, "group": "all", **values}
     if not by_key:
         raise HistoryError(f"{path}: holds no warmup/... metrics (was the warmup detector attached?)")
     rows = [by_key[k] for k in sorted(by_key)]
     for row in rows:
         run = run_level.get((row["step"], row["optimizer"]), {})
-        row.setdefault("settled_step", run.get("settled_step"))
-        row.setdefault("relapses", run.get("relapses"))
+        for key in ("settled_step", "relapses", "suggested_warmup_steps"):
+            row.setdefault(key, run.get(key))
     return rows
 
 
@@ -204,6 +245,7 @@ def summarize_history(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         beta2s = [r["beta2"] for r in mine if _finite(r.get("beta2"))]
         beta2 = beta2s[-1] if beta2s else None
         t_settled = int(settled[-1]) if settled else None
+        logged = [r["suggested_warmup_steps"] for r in mine if _finite(r.get("suggested_warmup_steps"))]
         out.append(
             {
                 "optimizer": opt,
@@ -211,9 +253,11 @@ def summarize_history(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "beta2": beta2,
                 "settled_step": t_settled,
                 "relapses": int(relapses[-1]) if relapses else None,
-                "suggested_warmup_steps": None
-                if t_settled is None or beta2 is None
-                else theory.suggested_warmup_steps(t_settled, beta2),
+                "suggested_warmup_steps": (
+                    theory.suggested_warmup_steps(t_settled, beta2)
+                    if t_settled is not None and beta2 is not None
+                    else (int(logged[-1]) if logged and t_settled is not None else None)
+                ),
                 "r_t>=0.5": None if beta2 is None else theory.steps_until_rectification(0.5, beta2),
                 "r_t>=0.9": None if beta2 is None else theory.steps_until_rectification(0.9, beta2),
                 "untuned 2/(1-b2)": None if beta2 is None else theory.untuned_linear_warmup(beta2),
@@ -266,9 +310,14 @@ def _pyplot():
 
 
 def plot_history(rows: list[dict[str, Any]], path: str | Path, title: str | None = None) -> str:
-    """PNG of noise vs noise floor, staleness, r_t and update/param over steps, T marked per group."""
+    """PNG of noise vs noise floor, staleness, r_t and update/param over steps, T marked per group.
+
+    Returns the path written (``.png`` is appended when ``path`` has another suffix).
+    """
     plt = _pyplot()
     path = Path(path)
+    if path.suffix.lower() != ".png":
+        path = path.with_name(path.name + ".png")
     path.parent.mkdir(parents=True, exist_ok=True)
     fig, axes = plt.subplots(2, 2, figsize=(12, 7.5), sharex=True)
     (ax_noise, ax_stale), (ax_rect, ax_upd) = axes

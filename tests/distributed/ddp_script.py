@@ -49,7 +49,7 @@ def main(out_dir: str, path: str) -> None:
     ddp = DDP(model)
     kwargs = PATHS[path]
     opt = RAdam(ddp.parameters(), lr=1e-2, weight_decay=0.01, decoupled_weight_decay=True, **kwargs)
-    detector = WarmupDetector(opt, every=5, sample_per_tensor=None)
+    detector = WarmupDetector(opt, every=5, sample_size=None)
     logged = run(ddp, opt, batches, detector, 30, rank)
     assert detector.sharded is False  # replicated DDP state needs no reduce
 
@@ -69,7 +69,7 @@ def main(out_dir: str, path: str) -> None:
         ref_opt = RAdam(
             ref_model.parameters(), lr=1e-2, weight_decay=0.01, decoupled_weight_decay=True, **kwargs
         )
-        ref_detector = WarmupDetector(ref_opt, every=5, sample_per_tensor=None)
+        ref_detector = WarmupDetector(ref_opt, every=5, sample_size=None)
         ref_logged = run(ref_model, ref_opt, ref_batches, ref_detector, 30)
         diff = max((a - b).abs().max().item() for a, b in zip(ref_model.parameters(), model.parameters()))
         write_json(out_dir, "ddp_reference.json", {"logged": ref_logged, "param_max_abs_diff": diff})

@@ -42,7 +42,7 @@ def main(stage: str, out: str) -> None:
     }
     optimizer = RAdam(model.parameters(), lr=1e-2, weight_decay=0.01, decoupled_weight_decay=True)
     engine, zero_optimizer, _, _ = deepspeed.initialize(model=model, optimizer=optimizer, config=config)
-    detector = WarmupDetector(zero_optimizer, every=4, sample_per_tensor=None)
+    detector = WarmupDetector(zero_optimizer, every=4, sample_size=None)
     data = batches()
     for step in range(STEPS):
         x, y = data[step % len(data)]

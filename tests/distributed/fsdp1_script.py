@@ -21,7 +21,7 @@ def main(out_dir: str) -> None:
     numel = sum(p.numel() for p in model.parameters())
     fsdp = FSDP(model, use_orig_params=False, device_id=torch.device("cpu"))
     opt = RAdam(fsdp.parameters(), lr=1e-2)
-    detector = WarmupDetector(opt, every=2, sample_per_tensor=None)
+    detector = WarmupDetector(opt, every=2, sample_size=None)
     gen = torch.Generator().manual_seed(1 + rank)
     for _ in range(6):
         opt.zero_grad()

@@ -53,7 +53,7 @@ def main(out_dir: str) -> None:
             fully_shard(layer)
         fully_shard(sharded)
         opt = RAdam(sharded.parameters(), lr=1e-2, weight_decay=0.01, decoupled_weight_decay=True, **kwargs)
-        detector = WarmupDetector(opt, every=5, sample_per_tensor=None)
+        detector = WarmupDetector(opt, every=5, sample_size=None)
         train(sharded, opt, detector, data, 20, rank)
         assert detector.sharded, "DTensor state must be detected as sharded"
         state_type = type(opt.state[next(iter(sharded.parameters()))]["exp_avg_sq"]).__name__
@@ -63,7 +63,7 @@ def main(out_dir: str) -> None:
         ref_opt = RAdam(
             reference.parameters(), lr=1e-2, weight_decay=0.01, decoupled_weight_decay=True, **kwargs
         )
-        ref_detector = WarmupDetector(ref_opt, every=5, sample_per_tensor=None)
+        ref_detector = WarmupDetector(ref_opt, every=5, sample_size=None)
         train(reference, ref_opt, ref_detector, data, 20)
         ref_full = torch.cat([p.detach().reshape(-1) for p in reference.parameters()])
         result["paths"][name] = {

@@ -1,0 +1,58 @@
+"""timm internals: the default optimizer registry.
+
+Public since timm 1.0.12: ``timm.optim.OptimInfo``, ``list_optimizers``, ``get_optimizer_info``
+and ``OptimizerRegistry.register``. Not public: the registry instance ``default_registry``
+(module ``timm.optim._optim_factory``, also the post-import hook's trigger, since its rows exist
+once that module has run) and its row table ``_optimizers``, which we read to skip an
+identical row and edit to replace a row without timm's "already registered, overwriting"
+warning. Checked on timm 1.0.12 and 1.0.31.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["REGISTRY_MODULE", "default_registry", "drop_row", "get_row", "optim_info_class"]
+
+#: The module that defines ``OptimInfo`` and builds ``default_registry`` with timm's own rows.
+REGISTRY_MODULE = "timm.optim._optim_factory"
+
+
+def default_registry() -> Any:
+    """timm's process-wide optimizer registry (what ``create_optimizer_v2`` looks names up in)."""
+    try:
+        from timm.optim._optim_factory import default_registry as registry
+    except ImportError as err:
+        raise ImportError(
+            "radam_integrations needs timm >= 1.0.12 (its optimizer registry): "
+            f"pip install 'radam-integrations[timm]' ({err})"
+        ) from err
+    _rows(registry)
+    return registry
+
+
+def optim_info_class() -> type:
+    """``timm.optim.OptimInfo``, imported from where it is defined (works during timm's own import)."""
+    from timm.optim._optim_factory import OptimInfo
+
+    return OptimInfo
+
+
+def _rows(registry: Any) -> dict[str, Any]:
+    rows = getattr(registry, "_optimizers", None)
+    if not isinstance(rows, dict):
+        raise RuntimeError(
+            "timm's OptimizerRegistry no longer keeps its rows in a dict named _optimizers; "
+            "radam_integrations._compat.timm needs updating for this timm version"
+        )
+    return rows
+
+
+def get_row(registry: Any, name: str) -> Any:
+    """The registered ``OptimInfo`` for ``name``, or ``None``."""
+    return _rows(registry).get(name)
+
+
+def drop_row(registry: Any, name: str) -> None:
+    """Remove ``name`` so that ``registry.register`` adds it again without a warning."""
+    _rows(registry).pop(name, None)

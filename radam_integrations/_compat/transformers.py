@@ -1,0 +1,166 @@
+"""transformers internals: everything this package patches or reads in transformers, and why.
+
+Checked on transformers 4.57.6 and 5.24.0. Each patch is installed once (idempotent, marked
+with :data:`MARK`), only when it is needed, and each keeps transformers' own behaviour for
+everything that is not ours:
+
+1. ``OptimizerNames`` gets the members ``RADAM``/``RADAMW`` (:func:`add_optim_names`):
+   ``TrainingArguments.__post_init__`` converts ``optim`` with ``OptimizerNames(optim)``, a
+   closed ``str`` Enum, and ``HfArgumentParser`` builds the ``--optim`` choices from it; there
+   is no registry. Installed by ``register()`` (or when ``transformers.training_args`` is
+   imported under the runner).
+2. ``TrainingArguments.__post_init__`` is wrapped (:func:`check_optim_args_on_init`) so that a
+   bad ``optim_args`` for ``radam``/``radamw`` fails when the arguments are built, not at
+   ``train()`` after the model and data were loaded. Installed with 1.
+3. The static method ``Trainer.get_optimizer_cls_and_kwargs`` is wrapped at class level
+   (:func:`route_optimizer_names`): our names return ``(RAdam, kwargs)``, every other name goes
+   to the original. 5.x looks names up in a private dict (``_OPTIMIZER_HANDLERS``) and 4.57 in an
+   if/elif chain; the public ``optimizers=``/``optimizer_cls_and_kwargs=`` arguments do not make
+   ``optim="radam"`` valid. Installed by ``register()``.
+4. ``Trainer.log`` is wrapped (:func:`merge_into_logs`), only once a ``WarmupDetectorCallback``
+   exists: ``Trainer.log`` appends to ``state.log_history`` and calls the reporting callbacks
+   before a user callback's ``on_log`` runs, so the detector's metrics can reach them only
+   through ``log``. Trainers without the callback are unaffected (the wrapper finds nothing).
+5. The runner's ``--detect`` appends the auto-attached callback class to the module list
+   ``transformers.trainer.DEFAULT_CALLBACKS`` (:func:`add_default_callback`), which every
+   Trainer built afterwards instantiates; there is no callback entry point.
+6. ``TrainerState.stateful_callbacks`` (read, and completed by :func:`ensure_stateful_entry`):
+   ``Trainer._save_checkpoint`` indexes ``state.stateful_callbacks[<class name>]`` for every
+   ``ExportableState`` callback, so a stateful callback added when resuming from a checkpoint
+   saved without it raises ``KeyError`` at the next save.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+from .enums import add_str_enum_member
+
+__all__ = [
+    "MARK",
+    "TRAINER_MODULE",
+    "TRAINING_ARGS_MODULE",
+    "add_default_callback",
+    "add_optim_names",
+    "check_optim_args_on_init",
+    "ensure_stateful_entry",
+    "merge_into_logs",
+    "route_optimizer_names",
+    "stateful_entry",
+]
+
+TRAINING_ARGS_MODULE = "transformers.training_args"
+TRAINER_MODULE = "transformers.trainer"
+#: Attribute set on each wrapper, holding the wrapped original.
+MARK = "_radam_integrations_original"
+
+
+def add_optim_names(optimizer_names: type, names: dict[str, str]) -> None:
+    """Add ``{value: MEMBER_NAME}`` to ``OptimizerNames`` (patch 1)."""
+    for value, member in names.items():
+        add_str_enum_member(optimizer_names, member, value)
+
+
+def _wrapped(owner: type, attr: str) -> Any:
+    """The original of ``owner.attr`` if we wrapped it already, else ``None``."""
+    return getattr(inspect.getattr_static(owner, attr), MARK, None)
+
+
+def check_optim_args_on_init(training_args_cls: type, check: Callable[[Any], None]) -> None:
+    """Run ``check(args)`` at the end of ``TrainingArguments.__post_init__`` (patch 2)."""
+    original = training_args_cls.__dict__.get("__post_init__")
+    if original is None or getattr(original, MARK, None) is not None:
+        return
+
+    @functools.wraps(original)
+    def __post_init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        check(self)
+
+    setattr(__post_init__, MARK, original)
+    training_args_cls.__post_init__ = __post_init__
+
+
+def route_optimizer_names(
+    trainer_cls: type, ours: Callable[[Any], bool], build: Callable[[Any], tuple[Any, Any]]
+) -> None:
+    """Wrap the static ``Trainer.get_optimizer_cls_and_kwargs`` (patch 3).
+
+    Returns ``build(args)`` where ``ours(args)``, else calls the original.
+    """
+    current = inspect.getattr_static(trainer_cls, "get_optimizer_cls_and_kwargs", None)
+    if not isinstance(current, staticmethod):
+        raise TypeError(
+            "radam_integrations expected Trainer.get_optimizer_cls_and_kwargs to be a staticmethod "
+            f"(transformers 4.57 and 5.x), found {type(current).__name__}; pass "
+            "optimizer_cls_and_kwargs=optimizer_cls_and_kwargs(args) to the Trainer instead"
+        )
+    original = current.__func__
+    if getattr(original, MARK, None) is not None:
+        return
+
+    @functools.wraps(original)
+    def get_optimizer_cls_and_kwargs(args: Any, model: Any = None) -> tuple[Any, Any]:
+        if ours(args):
+            return build(args)
+        return original(args, model)
+
+    setattr(get_optimizer_cls_and_kwargs, MARK, original)
+    trainer_cls.get_optimizer_cls_and_kwargs = staticmethod(get_optimizer_cls_and_kwargs)
+
+
+def merge_into_logs(trainer_cls: type, take_attribute: str) -> None:
+    """Wrap ``Trainer.log``: merge ``callback.<take_attribute>()`` into training-loss logs (patch 4).
+
+    A log with a ``"loss"`` key gets, for every callback of the trainer that has the attribute,
+    the entries its ``take_attribute()`` returns (without overriding the Trainer's own keys).
+    """
+    original = trainer_cls.__dict__["log"]
+    if getattr(original, MARK, None) is not None:
+        return
+
+    @functools.wraps(original)
+    def log(self: Any, logs: dict[str, float], *args: Any, **kwargs: Any) -> None:
+        if isinstance(logs, dict) and "loss" in logs:
+            handler = getattr(self, "callback_handler", None)
+            for callback in getattr(handler, "callbacks", ()):
+                take = getattr(callback, take_attribute, None)
+                if take is not None:
+                    for key, value in take().items():
+                        logs.setdefault(key, value)
+        return original(self, logs, *args, **kwargs)
+
+    setattr(log, MARK, original)
+    trainer_cls.log = log
+
+
+def add_default_callback(trainer_module: ModuleType, callback_cls: type) -> None:
+    """Append ``callback_cls`` to ``transformers.trainer.DEFAULT_CALLBACKS`` once (patch 5)."""
+    defaults = getattr(trainer_module, "DEFAULT_CALLBACKS", None)
+    if not isinstance(defaults, list):
+        raise RuntimeError(
+            "transformers.trainer.DEFAULT_CALLBACKS is gone or not a list in this transformers version; "
+            "add WarmupDetectorCallback() to the Trainer's callbacks instead"
+        )
+    if callback_cls not in defaults:
+        defaults.append(callback_cls)
+
+
+def stateful_entry(trainer_state: Any, name: str) -> Any:
+    """``trainer_state.stateful_callbacks[name]`` (the last one if transformers stored a list), or None."""
+    entry = (getattr(trainer_state, "stateful_callbacks", None) or {}).get(name)
+    if isinstance(entry, list):
+        return entry[-1] if entry else None
+    return entry
+
+
+def ensure_stateful_entry(trainer_state: Any, name: str, entry: dict[str, Any]) -> None:
+    """Give ``stateful_callbacks`` an entry for ``name`` if it has none (patch 6's fix)."""
+    callbacks = getattr(trainer_state, "stateful_callbacks", None)
+    if callbacks is None:
+        trainer_state.stateful_callbacks = callbacks = {}
+    callbacks.setdefault(name, entry)

@@ -1,0 +1,253 @@
+"""``--detect``: a warmup detector on every Adam-family optimizer a script steps, with no code change.
+
+:class:`DetectSession` is what the runner (``radam-integrations run --detect``) starts before
+it runs a script. It registers one of torch's public global optimizer hooks
+(``torch.optim.optimizer.register_optimizer_step_post_hook``), so it sees every
+``optimizer.step()`` in the process: the first step of an Adam-family optimizer (Adam, AdamW,
+NAdam, RAdam, timm's, ours; also behind Accelerate's, Lightning's or timm's Lookahead wrappers)
+gets a :class:`~radam_integrations.WarmupDetector`, updated after every later step; other
+optimizers (SGD, ...) are left alone.
+
+Framework callbacks come first where a framework has them (the Hugging Face Trainer's, added by
+the runner; Lightning's and Fabric's, through their entry points): they log to the framework's
+loggers and checkpoints, and the hook's detector steps aside for them (see :mod:`.claims`), as
+it does for a detector the script builds itself.
+
+While the script runs, one line is printed when a detector settles. When it ends (normally,
+through ``sys.exit`` or an exception), :meth:`DetectSession.finish` prints the summary table
+and writes ``warmup_history.json`` and ``warmup_history.png`` (see :mod:`.outputs`) into the
+session's folder, on rank 0 only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import weakref
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from torch.optim.optimizer import register_optimizer_step_post_hook
+
+from .._console import say
+from . import claims
+from .detector import UnsupportedOptimizerError, WarmupDetector, unwrap_optimizer
+from .outputs import summary_text, write_outputs
+
+__all__ = ["DetectSession", "current_session"]
+
+_current: DetectSession | None = None
+
+
+def current_session() -> DetectSession | None:
+    """The running ``--detect`` session of this process, if any."""
+    return _current
+
+
+def _rank() -> int:
+    """This process's global rank (also after the script destroyed its process group)."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank()
+    try:
+        return int(os.environ.get("RANK", "0"))
+    except ValueError:
+        return 0
+
+
+@dataclass
+class _Report:
+    """What :mod:`.outputs` needs of a detector, kept after the detector itself is gone."""
+
+    name: str
+    records: list[dict[str, Any]]
+    rows: list[dict[str, Any]]
+    settled_step: int | None
+
+    def history_records(self) -> list[dict[str, Any]]:
+        return self.records
+
+    def summary_rows(self) -> list[dict[str, Any]]:
+        return self.rows
+
+
+def _report(detector: WarmupDetector) -> _Report:
+    return _Report(detector.name, detector.history_records(), detector.summary_rows(), detector.settled_step)
+
+
+@dataclass
+class _Entry:
+    ref: weakref.ref  # the detector; it lives as long as its optimizer (see _ATTR)
+    report: _Report | None = None  # its outputs when last seen
+    yielded: bool = False  # a detector of higher precedence took over
+
+
+#: The hook's detector hangs on the optimizer it watches (or ``False`` for one it cannot read),
+#: so it lives exactly as long as that optimizer: a script that trains many models in turn does
+#: not keep the old optimizers (and their state) alive through this session.
+_ATTR = "_radam_integrations_autodetector"
+
+
+class DetectSession:
+    """Detectors attached without code changes, reported together when the script ends.
+
+    Args:
+        directory: where :meth:`finish` writes ``warmup_history.json`` and the plot.
+        plot: write the plot (``None``: when matplotlib is installed).
+        detector_options: :class:`~radam_integrations.WarmupDetector` options for the
+            detectors the hook creates.
+
+    Example:
+        >>> import tempfile, torch
+        >>> from radam_integrations.warmup.autodetect import DetectSession
+        >>> session = DetectSession(tempfile.mkdtemp(), plot=False)
+        >>> session.start()
+        >>> model = torch.nn.Linear(4, 1)
+        >>> opt = torch.optim.AdamW(model.parameters())
+        >>> for _ in range(3):
+        ...     model(torch.randn(8, 4)).pow(2).mean().backward()
+        ...     opt.step()
+        >>> [d.evaluations for d in session.detectors]  # steps 1 and 2 (the next is at 4)
+        [2]
+        >>> session.stop()
+    """
+
+    def __init__(
+        self, directory: str | os.PathLike[str], *, plot: bool | None = None, **detector_options: Any
+    ) -> None:
+        self.directory = Path(directory)
+        self.plot = plot
+        self.detector_options = detector_options
+        self._entries: list[_Entry] = []
+        self._announced: set[str] = set()
+        self._handle: Any = None
+
+    # ------------------------------------------------------------------ lifetime
+    def start(self) -> None:
+        """Watch every optimizer step of this process; make this the current session."""
+        global _current
+        if self._handle is None:
+            self._handle = register_optimizer_step_post_hook(self._after_step)
+        _current = self
+
+    def stop(self) -> None:
+        """Stop watching (what was seen is still reported by :meth:`finish`)."""
+        global _current
+        if self._handle is not None:
+            self._handle.remove()
+            self._handle = None
+        if _current is self:
+            _current = None
+
+    @property
+    def detectors(self) -> list[WarmupDetector]:
+        """The live detectors this session reports (the hook's and the frameworks' automatic ones)."""
+        live = [entry.ref() for entry in self._entries]
+        return [d for d in live if d is not None and not d.outranked]
+
+    def add(self, detector: WarmupDetector) -> None:
+        """Report ``detector`` too (a framework callback the session attached made it)."""
+        if not any(entry.ref() is detector for entry in self._entries):
+            self._entries.append(_Entry(weakref.ref(detector)))
+
+    def remember(self, detector: WarmupDetector) -> None:
+        """Keep ``detector``'s outputs now, for the report even if it is gone by the end."""
+        for entry in self._entries:
+            if entry.ref() is detector:
+                entry.report, entry.yielded = _report(detector), detector.outranked
+
+    # ------------------------------------------------------------------ the hook
+    def _after_step(self, optimizer: Any, args: Any, kwargs: Any) -> None:
+        detector = getattr(optimizer, _ATTR, None)
+        if detector is False:
+            return
+        if detector is None:
+            detector = self._attach(optimizer)
+            if detector is None:
+                return
+        if detector.outranked:
+            return  # a framework callback or the script's own detector watches this optimizer
+        if detector.update() is not None:
+            self.remember(detector)
+            self._announce(detector)
+
+    def _attach(self, optimizer: Any) -> WarmupDetector | None:
+        try:
+            inner, _ = unwrap_optimizer(optimizer)
+        except UnsupportedOptimizerError:
+            _mark(optimizer, False)
+            return None
+        existing = getattr(inner, _ATTR, None)
+        if existing is not None:  # a wrapper of an optimizer seen before
+            _mark(optimizer, existing)
+            return existing or None
+        if any(level > claims.HOOK for level, _ in claims.watchers(inner)):
+            return None  # watched already; asked again at the next step (cheap)
+        try:
+            with claims.attaching(claims.HOOK):
+                detector = WarmupDetector(
+                    inner, name=self._free_name(type(inner).__name__), **self.detector_options
+                )
+        except UnsupportedOptimizerError:
+            _mark(inner, False)
+            _mark(optimizer, False)
+            return None
+        _mark(inner, detector)
+        _mark(optimizer, detector)
+        self.add(detector)
+        return detector
+
+    def _free_name(self, base: str) -> str:
+        taken = {
+            entry.report.name if entry.report else getattr(entry.ref(), "name", None)
+            for entry in self._entries
+        }
+        k, name = 0, base
+        while name in taken:
+            k += 1
+            name = f"{base}-{k}"
+        return name
+
+    def _announce(self, detector: WarmupDetector) -> None:
+        if detector.name in self._announced or detector.settled_step is None or _rank() != 0:
+            return
+        self._announced.add(detector.name)
+        say(
+            f"warmup detector: {detector.name} settled at step {detector.settled_step}; "
+            f"suggested linear warmup {detector.suggested_warmup_steps} steps"
+        )
+
+    # ------------------------------------------------------------------ the end
+    def reports(self) -> list[_Report]:
+        """Every detector's outputs: live ones now, gone ones as last remembered."""
+        out = []
+        for entry in self._entries:
+            detector = entry.ref()
+            if detector is not None:
+                if not detector.outranked:
+                    out.append(_report(detector))
+            elif entry.report is not None and not entry.yielded:
+                out.append(entry.report)
+        return out
+
+    def finish(self) -> list[str]:
+        """On rank 0: print the summary and write the history and plot; return the paths written."""
+        self.stop()
+        if _rank() != 0:
+            return []
+        reports = self.reports()
+        if not reports:
+            say("warmup detector: no Adam-family optimizer stepped in this run; nothing to report")
+            return []
+        say(summary_text(reports))
+        written = write_outputs(reports, self.directory, plot=self.plot)
+        say("warmup detector: wrote " + ", ".join(written))
+        return written
+
+
+def _mark(optimizer: Any, value: Any) -> None:
+    # __slots__ or a proxy: then the optimizer is looked at again at each step (cheap).
+    with contextlib.suppress(AttributeError, TypeError):
+        setattr(optimizer, _ATTR, value)

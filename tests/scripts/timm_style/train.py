@@ -1,0 +1,61 @@
+"""A script in the style of timm's train.py, run unmodified through the runner.
+
+Like timm's, it imports a sibling module, selects the optimizer by name with timm's factory
+(`--opt radam`), initialises torch.distributed when launched by torchrun, and exits with its own
+code. It knows nothing about radam_integrations.
+"""
+
+import argparse
+import json
+import os
+import sys
+
+import torch
+import torch.distributed as dist
+from helpers import make_model
+from timm.optim import create_optimizer_v2
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--opt", default="adamw")
+    parser.add_argument("--lr", type=float, default=1e-2)
+    parser.add_argument("--weight-decay", type=float, default=0.05)
+    parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--result", default="")
+    parser.add_argument("--exit-code", type=int, default=0)
+    args = parser.parse_args()
+    distributed = "RANK" in os.environ
+    if distributed:
+        dist.init_process_group("gloo")
+    rank, world = (dist.get_rank(), dist.get_world_size()) if distributed else (0, 1)
+    model = make_model()
+    if distributed:
+        model = torch.nn.parallel.DistributedDataParallel(model)
+    optimizer = create_optimizer_v2(model, opt=args.opt, lr=args.lr, weight_decay=args.weight_decay)
+    data = torch.Generator().manual_seed(rank)
+    for _ in range(args.steps):
+        optimizer.zero_grad()
+        x = torch.randn(32, 16, generator=data)
+        torch.nn.functional.cross_entropy(model(x), x[:, :4].argmax(1)).backward()
+        optimizer.step()
+    backend = dist.get_backend() if distributed else None
+    if distributed:
+        dist.destroy_process_group()
+    if args.result and rank == 0:
+        with open(args.result, "w") as fh:
+            json.dump(
+                {
+                    "class": f"{type(optimizer).__module__}.{type(optimizer).__qualname__}",
+                    "world_size": world,
+                    "backend": backend,
+                    "argv0": sys.argv[0],
+                    "path0": sys.path[0],
+                },
+                fh,
+            )
+    return args.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
