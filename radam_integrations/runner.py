@@ -27,6 +27,7 @@ from __future__ import annotations
 import os
 import runpy
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -37,6 +38,8 @@ __all__ = ["DETECTOR_DIR_ENV", "ENV_VAR", "RunnerError", "main", "run_script"]
 ENV_VAR = "RADAM_WARMUP_DETECTOR"
 #: Where ``--detect`` writes when ``--detector-dir`` is not given.
 DETECTOR_DIR_ENV = "RADAM_WARMUP_DETECTOR_DIR"
+#: ``RADAM_INTEGRATIONS_QUIET=1`` drops the runner's one line on stderr that says what it registered.
+QUIET_ENV = "RADAM_INTEGRATIONS_QUIET"
 
 USAGE = (
     "usage: radam-integrations run [--detect] [--detector-dir DIR] SCRIPT [ARGS...]\n"
@@ -115,8 +118,18 @@ def run_script(
         what = "a folder, not a script" if path.is_dir() else "no such file"
         raise RunnerError(f"{script}: {what}")
 
-    from .registration import register_all
+    from .registration import installed_frameworks, register_all
 
+    if os.environ.get("RANK", "0") == "0" and os.environ.get(QUIET_ENV) != "1":
+        names = {"transformers": "--optim radam/radamw", "timm": "--opt radam/radamw"}
+        found = [f"{name} ({names[name]})" for name in installed_frameworks()]
+        print(
+            "radam-integrations: RAdam registered with "
+            + (", ".join(found) if found else "no installed framework")
+            + (" when the script imports it" if found else "")
+            + ("; warmup detector attached" if detect else ""),
+            file=sys.stderr,
+        )
     session = None
     if detect:
         os.environ[ENV_VAR] = "1"  # Lightning's and Fabric's entry points, also in child processes
@@ -134,14 +147,29 @@ def run_script(
 
     sys.argv = [str(script), *args]
     sys.path[0] = str(path.resolve().parent)  # as `python SCRIPT`: its folder, not the cwd
+    code, failed = 0, True
     try:
         runpy.run_path(str(path.absolute()), run_name="__main__")  # __file__ absolute, as Python's
+        failed = False
     except SystemExit as exit_:
-        return _exit_code(exit_.code)
+        code = _exit_code(exit_.code)
+        failed = code != 0
+    except Exception as err:  # as the interpreter would: the traceback (of the script), exit 1
+        _print_script_traceback(err)
+        code = 1
     finally:
         if session is not None:
-            session.finish()
-    return 0
+            session.finish(failed=failed)
+    return code
+
+
+def _print_script_traceback(err: BaseException) -> None:
+    """The traceback Python prints for ``python SCRIPT``: from the script's frames, not ours or runpy's."""
+    tb = err.__traceback__
+    ours = {__file__, runpy.__file__, "<frozen runpy>"}
+    while tb is not None and tb.tb_frame.f_code.co_filename in ours:
+        tb = tb.tb_next
+    traceback.print_exception(type(err), err, tb)
 
 
 def _attach_hf_callback(module: object) -> None:

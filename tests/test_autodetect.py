@@ -130,3 +130,23 @@ def test_only_rank_0_reports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
 def test_nothing_to_report_says_so(session: DetectSession, capsys: pytest.CaptureFixture[str]) -> None:
     assert session.finish() == []
     assert "no Adam-family optimizer stepped" in capsys.readouterr().out
+
+
+def test_framework_detectors_are_announced_once_when_they_settle(
+    session: DetectSession, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = torch.nn.Linear(8, 2)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-2)
+    with claims.attaching(claims.FRAMEWORK):  # as the HF/Lightning callbacks under --detect
+        detector = WarmupDetector(opt)
+    session.add(detector)
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(120):
+        opt.zero_grad()
+        model(torch.randn(16, 8, generator=gen)).pow(2).mean().backward()
+        opt.step()
+        if detector.update() is not None:
+            session.evaluated(detector)
+    assert detector.settled_step is not None
+    out = capsys.readouterr().out
+    assert out.count(f"warmup detector: AdamW settled at step {detector.settled_step}") == 1

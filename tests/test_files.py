@@ -119,3 +119,18 @@ def test_a_fresh_unlocked_temporary_is_kept(tmp_path: Path) -> None:
     fresh.write_bytes(b"x")
     assert remove_stale_temporaries(tmp_path / "ckpt.pt") == []
     assert fresh.exists()
+
+
+def test_written_files_get_ordinary_permissions(tmp_path: Path) -> None:
+    """mkstemp makes 0600 files; what we write must look like any file the user writes (umask)."""
+    old = os.umask(0o022)
+    try:
+        fresh = Path(write_json(tmp_path / "new.json", {"a": 1}))
+        assert fresh.stat().st_mode & 0o777 == 0o644
+        kept = tmp_path / "kept.json"
+        kept.write_text("{}")
+        kept.chmod(0o640)
+        write_json(kept, {"b": 2})
+        assert kept.stat().st_mode & 0o777 == 0o640  # an existing file keeps its mode
+    finally:
+        os.umask(old)

@@ -223,6 +223,7 @@ def test_detect_on_a_hand_written_loop(how: str, tmp_path: Path, subprocess_env:
     result = run([CLI, "run", *flags, str(script)], env, tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "settled T" in result.stdout and "AdamW" in result.stdout and "SGD" not in result.stdout
+    assert result.stdout.count("warmup detector: AdamW settled at step") == 1
     history = _strict((tmp_path / "warmup" / "warmup_history.json").read_text())
     assert [r["step"] for r in history["records"]] == [1, 2, 4, 8, 10, 20, 30, 40]
     assert history["summary"][0]["optimizer"] == "AdamW"
@@ -249,3 +250,27 @@ def test_detect_on_an_unmodified_hf_script(tmp_path: Path, subprocess_env: dict[
     assert "settled T" in result.stdout
     assert (tmp_path / "warmup" / "warmup_history.json").exists()
     assert not (tmp_path / "out" / "warmup_history.json").exists()  # the runner writes, once
+
+
+def test_a_failing_script_shows_its_own_traceback_and_exits_1(
+    tmp_path: Path, subprocess_env: dict[str, str]
+) -> None:
+    script = tmp_path / "boom.py"
+    script.write_text("def main():\n    raise ValueError('bad data')\n\nmain()\n")
+    direct = run([sys.executable, str(script)], subprocess_env, tmp_path)
+    ours = run([CLI, "run", "--detect", str(script)], subprocess_env, tmp_path)
+    assert direct.returncode == ours.returncode == 1
+    assert "ValueError: bad data" in ours.stderr
+    assert "runpy" not in ours.stderr and "runner.py" not in ours.stderr
+    assert ours.stderr.count('File "') == direct.stderr.count('File "')  # the same frames as Python's
+    assert "nothing to report" not in ours.stdout  # the traceback is what matters
+
+
+def test_the_runner_says_what_it_registered_once(tmp_path: Path, subprocess_env: dict[str, str]) -> None:
+    script = tmp_path / "noop.py"
+    script.write_text("print('ran')\n")
+    result = run([CLI, "run", str(script)], subprocess_env, tmp_path)
+    (line,) = [x for x in result.stderr.splitlines() if x.startswith("radam-integrations:")]
+    assert "transformers (--optim radam/radamw)" in line and "timm (--opt radam/radamw)" in line
+    quiet = run([CLI, "run", str(script)], {**subprocess_env, "RADAM_INTEGRATIONS_QUIET": "1"}, tmp_path)
+    assert quiet.stderr == "" and quiet.stdout == "ran\n"

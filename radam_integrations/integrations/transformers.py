@@ -51,6 +51,7 @@ from typing import Any
 import torch
 from transformers import Trainer, TrainerCallback, TrainingArguments
 from transformers.trainer_callback import ExportableState
+from transformers.utils import logging
 
 from .._compat import transformers as compat
 from .._console import say
@@ -60,6 +61,8 @@ from ..warmup.autodetect import current_session
 from ..warmup.outputs import summary_text, write_outputs
 from . import transformers_args
 from .transformers_args import OPTIM_ARGS, OPTIMIZERS, optim_name, parse_optim_args
+
+_logger = logging.get_logger(__name__)
 
 __all__ = [
     "OPTIMIZERS",
@@ -108,12 +111,17 @@ def register() -> tuple[str, ...]:
     'radamw'
     """
     transformers_args.install(importlib.import_module(compat.TRAINING_ARGS_MODULE))
-    compat.route_optimizer_names(
-        Trainer,
-        lambda args: optim_name(args.optim) in OPTIMIZERS,
-        optimizer_cls_and_kwargs,
-    )
+    compat.route_optimizer_names(Trainer, lambda args: optim_name(args.optim) in OPTIMIZERS, _route)
     return tuple(OPTIMIZERS)
+
+
+def _route(args: TrainingArguments) -> tuple[type[RAdam], dict[str, Any]]:
+    """What the Trainer gets for our names; logged, since ``optim=OptimizerNames.RADAM`` alone does
+    not say which class builds it."""
+    cls, kwargs = optimizer_cls_and_kwargs(args)
+    options = ", ".join(f"{k}={v}" for k, v in kwargs.items() if k not in ("params", "lr", "weight_decay"))
+    _logger.info(f"optim={optim_name(args.optim)}: {cls.__module__}.{cls.__qualname__}({options})")
+    return cls, kwargs
 
 
 def attach_by_default(trainer_module: Any = None) -> None:
@@ -141,9 +149,11 @@ class WarmupDetectorCallback(TrainerCallback, ExportableState):
     the Trainer's two groups are ``pg0``, with weight decay, and ``pg1``, without). Values not
     defined yet (e.g. ``noise`` before the second evaluation) are left out of that log entry.
     The detector evaluates at steps 1, 2, 4, 8 and then every ``every`` steps; each evaluation
-    goes into the next training log (the entry holding ``"loss"``), so with the default
-    ``every=None`` (= ``logging_steps``) the evaluations from step 8 on land exactly on logged
-    steps. Only the world process 0 logs; every rank updates the detector (sharded state needs a
+    goes into the next training log (the entry holding ``"loss"``: the latest evaluation). With
+    the default ``every=None`` the detector evaluates every ``min(logging_steps, 10)`` steps, so T
+    is resolved to 10 steps even with the Trainer's default ``logging_steps=500``, and the
+    evaluations land on logged steps when ``logging_steps`` divides 10 or is a multiple of it.
+    Only the world process 0 logs; every rank updates the detector (sharded state needs a
     collective per evaluation).
 
     At the end of training, process 0 prints the summary (above the progress bar) and writes
@@ -160,8 +170,8 @@ class WarmupDetectorCallback(TrainerCallback, ExportableState):
     from the resumed ``TrainerState`` when training begins.
 
     Args:
-        every: evaluation period in optimizer steps after step 8; ``None`` uses
-            ``logging_steps`` (or 10 when not logging by steps).
+        every: evaluation period in optimizer steps after step 8; ``None``:
+            ``min(logging_steps, 10)`` (10 when not logging by steps).
         sample_size, tol, hold, floor_factor, seed, name, sharded, keep_history: as for
             :class:`~radam_integrations.WarmupDetector`.
         metrics: ``"compact"`` (default), ``"all"``, or a list of metric names to log (e.g.
@@ -283,7 +293,8 @@ class WarmupDetectorCallback(TrainerCallback, ExportableState):
         every = self.every
         if every is None:
             by_steps = optim_name(args.logging_strategy) == "steps"
-            every = max(1, math.ceil(state.logging_steps)) if by_steps else _DETECTOR_DEFAULT_EVERY
+            logging = max(1, math.ceil(state.logging_steps)) if by_steps else _DETECTOR_DEFAULT_EVERY
+            every = min(logging, _DETECTOR_DEFAULT_EVERY)
         with claims.attaching(self._level):
             self.detector = WarmupDetector(optimizer, every=every, **self._detector_kwargs)
         self._unlogged = {}
@@ -305,8 +316,14 @@ class WarmupDetectorCallback(TrainerCallback, ExportableState):
             return
         self._gathered_state = None
         metrics = self.detector.update()  # every rank: sharded state is reduced collectively
-        if metrics is not None and state.is_world_process_zero:
+        if metrics is None:
+            return
+        self._evaluated()
+        if state.is_world_process_zero:
             self._unlogged = select_metrics(metrics, self.metrics)
+
+    def _evaluated(self) -> None:
+        """After each evaluation (the automatic callback tells the runner's session)."""
 
     def on_step_end(self, args: TrainingArguments, state: Any, control: Any, **kwargs: Any) -> None:
         # trainer_state.json is written by process 0 alone (state() runs there only), so a
@@ -352,8 +369,7 @@ class AutoWarmupDetectorCallback(WarmupDetectorCallback):
         if session is not None and self.detector is not None:
             session.add(self.detector)
 
-    def on_train_end(self, args: TrainingArguments, state: Any, control: Any, **kwargs: Any) -> None:
+    def _evaluated(self) -> None:
         session = current_session()
         if session is not None and self.detector is not None:
-            session.remember(self.detector)
-        super().on_train_end(args, state, control, **kwargs)
+            session.evaluated(self.detector)

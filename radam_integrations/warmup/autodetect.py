@@ -33,7 +33,7 @@ from torch.optim.optimizer import register_optimizer_step_post_hook
 from .._console import say
 from . import claims
 from .detector import UnsupportedOptimizerError, WarmupDetector, unwrap_optimizer
-from .outputs import summary_text, write_outputs
+from .outputs import HISTORY_FILE, summary_text, write_outputs
 
 __all__ = ["DetectSession", "current_session"]
 
@@ -121,7 +121,7 @@ class DetectSession:
         self.plot = plot
         self.detector_options = detector_options
         self._entries: list[_Entry] = []
-        self._announced: set[str] = set()
+        self._announced: set[int] = set()  # ids of the detectors whose T was printed
         self._handle: Any = None
 
     # ------------------------------------------------------------------ lifetime
@@ -152,6 +152,14 @@ class DetectSession:
         if not any(entry.ref() is detector for entry in self._entries):
             self._entries.append(_Entry(weakref.ref(detector)))
 
+    def evaluated(self, detector: WarmupDetector) -> None:
+        """A detector of this session evaluated: keep its outputs; say so once when it has settled.
+
+        The hook calls it for its own detectors, the frameworks' automatic callbacks for theirs.
+        """
+        self.remember(detector)
+        self._announce(detector)
+
     def remember(self, detector: WarmupDetector) -> None:
         """Keep ``detector``'s outputs now, for the report even if it is gone by the end."""
         for entry in self._entries:
@@ -170,8 +178,7 @@ class DetectSession:
         if detector.outranked:
             return  # a framework callback or the script's own detector watches this optimizer
         if detector.update() is not None:
-            self.remember(detector)
-            self._announce(detector)
+            self.evaluated(detector)
 
     def _attach(self, optimizer: Any) -> WarmupDetector | None:
         try:
@@ -211,9 +218,9 @@ class DetectSession:
         return name
 
     def _announce(self, detector: WarmupDetector) -> None:
-        if detector.name in self._announced or detector.settled_step is None or _rank() != 0:
+        if id(detector) in self._announced or detector.settled_step is None or _rank() != 0:
             return
-        self._announced.add(detector.name)
+        self._announced.add(id(detector))
         say(
             f"warmup detector: {detector.name} settled at step {detector.settled_step}; "
             f"suggested linear warmup {detector.suggested_warmup_steps} steps"
@@ -232,18 +239,25 @@ class DetectSession:
                 out.append(entry.report)
         return out
 
-    def finish(self) -> list[str]:
-        """On rank 0: print the summary and write the history and plot; return the paths written."""
+    def finish(self, *, failed: bool = False) -> list[str]:
+        """On rank 0: print the summary and write the history and plot; return the paths written.
+
+        ``failed``: the script ended with an error; report what was seen, but say nothing when
+        nothing was (the traceback is what matters then).
+        """
         self.stop()
         if _rank() != 0:
             return []
         reports = self.reports()
         if not reports:
-            say("warmup detector: no Adam-family optimizer stepped in this run; nothing to report")
+            if not failed:
+                say("warmup detector: no Adam-family optimizer stepped in this run; nothing to report")
             return []
         say(summary_text(reports))
+        replaced = (self.directory / HISTORY_FILE).exists()
         written = write_outputs(reports, self.directory, plot=self.plot)
-        say("warmup detector: wrote " + ", ".join(written))
+        note = " (replacing an earlier run's; --detector-dir keeps runs apart)" if replaced else ""
+        say("warmup detector: wrote " + ", ".join(written) + note)
         return written
 
 
