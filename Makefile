@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-all-dev
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint install clean transformers-4.57 test-deepspeed test-xla
+.PHONY: demo test lint install clean transformers-4.57 test-deepspeed test-xla test-floors test-pythons
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -74,6 +74,57 @@ $(XLA_STAMP):
 
 test-xla: $(XLA_STAMP)
 	PJRT_DEVICE=CPU PYTHONPATH=$(CURDIR) $(XLA_VENV)/bin/python -m pytest -m xla tests/test_xla.py $(PYTEST_ARGS)
+
+# ---------------------------------------------------------------------- supported versions
+# Opt-in, not part of `make test`: each venv downloads torch from PyPI (a CUDA build, several GB).
+# Measured on a shared 2-core machine (load 3-4): test-floors 7 min and 3.1 GB of downloads the
+# first time (a 5.4 GB venv), 3.5-7 min after; test-pythons 16 min and 2.1 GB the first time (two
+# 6 GB venvs), about 12 min after. Delete a venv to rebuild it (test-pythons then takes the newest
+# releases again).
+FAST := not slow and not distributed and not deepspeed and not xla
+PYENV_ROOT ?= $(shell pyenv root 2>/dev/null)
+# The newest pyenv X.Y.* if there is one, else a working pythonX.Y on PATH, else nothing.
+find_python = $(or $(lastword $(sort $(wildcard $(PYENV_ROOT)/versions/$(1).*/bin/python$(1)))),$(shell \
+	python$(1) -c "import sys; print(sys.executable)" 2>/dev/null))
+
+# The floors: the oldest Python that requires-python allows, with every lower bound in pyproject.toml
+# installed exactly. tools/floors.py turns pyproject's `>=` bounds into the constraints (pyproject is
+# the one source of truth) and checks afterwards that the venv holds exactly those versions.
+FLOORS_VENV  := .venv-floors
+FLOORS_STAMP := $(FLOORS_VENV)/.installed
+FLOORS_PYVER  = $(shell $(PYTHON) tools/floors.py python)
+FLOORS_PY     = $(call find_python,$(FLOORS_PYVER))
+
+$(FLOORS_STAMP): pyproject.toml tools/floors.py
+	@test -n "$(FLOORS_PY)" || echo "NOTE: Python $(FLOORS_PYVER) not found; using $(PYTHON) for the floors"
+	test -x $(FLOORS_VENV)/bin/python || $(or $(FLOORS_PY),$(PYTHON)) -m venv $(FLOORS_VENV)
+	$(FLOORS_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(FLOORS_VENV)/bin/python tools/floors.py constraints > $(FLOORS_VENV)/constraints.txt
+	$(FLOORS_VENV)/bin/python -m pip install --quiet -c $(FLOORS_VENV)/constraints.txt -e '.[all,dev]'
+	$(FLOORS_VENV)/bin/python tools/floors.py check
+	touch $@
+
+test-floors: $(FLOORS_STAMP)
+	$(FLOORS_VENV)/bin/python tools/floors.py check
+	$(FLOORS_VENV)/bin/python -m pytest -m "$(FAST)" $(PYTEST_ARGS)
+
+# The newest Pythons, each in its own venv with the newest allowed versions of everything.
+NEW_PYTHONS := 3.12 3.13
+NEW_VENVS   := $(foreach v,$(NEW_PYTHONS),.venv-py$(subst .,,$(v)))
+$(foreach v,$(NEW_PYTHONS),$(eval .venv-py$(subst .,,$(v))/.installed: PYVER := $(v)))
+
+.venv-py%/.installed: pyproject.toml
+	@test -n "$(call find_python,$(PYVER))" || { echo "Python $(PYVER) not found (pyenv install $(PYVER))"; exit 1; }
+	test -x $(@D)/bin/python || $(call find_python,$(PYVER)) -m venv $(@D)
+	$(@D)/bin/python -m pip install --quiet --upgrade pip
+	$(@D)/bin/python -m pip install --quiet --upgrade --upgrade-strategy eager -e '.[all,dev]'
+	touch $@
+
+test-pythons: $(foreach d,$(NEW_VENVS),$(d)/.installed)
+	@status=0; for d in $(NEW_VENVS); do \
+		echo "== $$d: $$($$d/bin/python --version)"; \
+		$$d/bin/python -m pytest -m "$(FAST)" $(PYTEST_ARGS) || status=1; \
+	done; exit $$status
 
 clean:
 	rm -rf .pytest_cache .ruff_cache build dist *.egg-info runs lightning_logs

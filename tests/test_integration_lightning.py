@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import importlib
+import inspect
 import json
 import math
 import subprocess
@@ -481,7 +482,11 @@ def _fabric_run(
     model, optimizer = fabric.setup(model, RAdam(model.parameters(), lr=1e-2))
     state = {"model": model, "optimizer": optimizer, "warmup": callback}
     if resume is not None:
-        fabric.load(resume, state, weights_only=True)
+        if "weights_only" in inspect.signature(fabric.load).parameters:
+            fabric.load(resume, state, weights_only=True)
+        else:  # Lightning < 2.6.1 has no Fabric.load(weights_only=): the same check by hand
+            torch.load(resume, weights_only=True)
+            fabric.load(resume, state)
     for step in range(start, steps):
         gen = torch.Generator().manual_seed(step)
         x = torch.randn(8, 8, generator=gen)

@@ -463,6 +463,11 @@ def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(
+    torch.__version__ < "2.6",
+    reason="transformers refuses to load optimizer.pt with torch < 2.6 (CVE-2025-32434): "
+    "resume_from_checkpoint raises ValueError there",
+)
 @pytest.mark.parametrize("restore_flag", [False, True], ids=["plain", "restore_callback_states"])
 def test_resume_continues_training_and_detection(
     tmp_path: Path, uninterrupted: dict[str, Any], restore_flag: bool
