@@ -216,7 +216,14 @@ def _torch_error(kwargs: dict[str, Any]) -> BaseException:
         {"lr": math.nan},
         {"lr": -math.inf},
         {"lr": np.float32(-1e-3)},
-        {"lr": torch.tensor([1e-3, 2e-3])},
+        pytest.param(
+            {"lr": torch.tensor([1e-3, 2e-3])},
+            marks=pytest.mark.skipif(
+                torch.__version__ < "2.5",
+                reason="torch < 2.5 has no 1-element check for a tensor lr (its RuntimeError is Python's "
+                "'Boolean value of Tensor ... is ambiguous'); ours raises ValueError naming the shape",
+            ),
+        ),
         {"lr": torch.tensor(-1.0)},
         {"lr": torch.tensor(math.nan)},
         {"lr": "0.1"},
@@ -273,7 +280,14 @@ def test_invalid_input_raises_what_torch_raises_with_torchs_wording(kwargs: dict
         {"lr": np.float32(1e-2)},
         {"lr": np.float64(1e-2)},
         {"lr": 1},
-        {"lr": torch.tensor([[1e-2]])},
+        pytest.param(
+            {"lr": torch.tensor([[1e-2]])},
+            marks=pytest.mark.skipif(
+                torch.__version__ < "2.8",
+                reason="torch < 2.8: torch.optim.RAdam's step fails on a (1, 1)-shaped tensor lr "
+                "(a broadcast error), so torch gives no reference numbers",
+            ),
+        ),
         {"betas": [0.8, 0.99]},
         {"betas": (np.float32(0.8), np.float32(0.99))},
         {"eps": np.float32(1e-6), "weight_decay": np.float32(0.01)},
