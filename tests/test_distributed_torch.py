@@ -10,8 +10,17 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
+from packaging.version import Version
 
 pytestmark = [pytest.mark.distributed, pytest.mark.slow]
+
+# torch's FSDP2 (fully_shard) runs on CPU with gloo only from torch 2.7: before, fully_shard is not
+# public and creates CUDA streams (measured at the torch 2.4 floor; 2.6.0 fails too, 2.7.1 passes).
+FSDP2_ON_CPU = pytest.mark.skipif(
+    Version(torch.__version__).release[:2] < (2, 7),
+    reason="FSDP2 (fully_shard) on CPU needs torch >= 2.7",
+)
 
 
 def torchrun(repo_root: Path, script: str, args: list[str], env: dict[str, str], timeout: int = 600) -> None:
@@ -50,6 +59,7 @@ def test_ddp_state_identical_and_detector_matches_single_process(
             assert _close(got[key], want[key], 1e-9), key
 
 
+@FSDP2_ON_CPU
 def test_fsdp2_matches_unsharded_on_every_path(repo_root, tmp_path, subprocess_env) -> None:
     torchrun(repo_root, "fsdp2_script", [str(tmp_path)], subprocess_env)
     for r in (0, 1):
@@ -81,7 +91,7 @@ def test_fsdp1_detector_excludes_shard_padding(repo_root, tmp_path, subprocess_e
         assert sums["weight_zero_v"] == 0  # ... nor mistaken for a parameter that never got a gradient
 
 
-@pytest.mark.parametrize("strategy", ["ddp", "fsdp2"])
+@pytest.mark.parametrize("strategy", ["ddp", pytest.param("fsdp2", marks=FSDP2_ON_CPU)])
 def test_lightning_strategies_with_callback_checkpoint_and_resume(
     repo_root, tmp_path, subprocess_env, strategy
 ):
