@@ -37,6 +37,8 @@ def _env(tmp: Path) -> dict[str, str]:
 def _run(command: list[str], env: dict[str, str]) -> str:
     out = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-5000:]
+    # No tracker without --log-with: the recipe passes log=False rather than have the detector warn.
+    assert "has no tracker" not in out.stderr, out.stderr[-3000:]
     return out.stdout
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -23,3 +24,5 @@ def test_hf_recipe(repo_root, tmp_path, subprocess_env, optim) -> None:
     assert result["warmup_keys_logged"] > 0
     assert result["final_logged_loss"] < 3.4  # below uniform guessing over 32 tokens (ln 32 = 3.47)
     assert (tmp_path / "warmup_history.json").is_file()
+    # written by default whenever matplotlib is installed
+    assert (tmp_path / "warmup_history.png").is_file() == (importlib.util.find_spec("matplotlib") is not None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -12,6 +13,9 @@ import pytest
 pytest.importorskip("radam_integrations.integrations.lightning")
 
 pytestmark = pytest.mark.slow
+
+# The detector's plot is written by default (plot=None) whenever matplotlib is installed.
+HAS_MATPLOTLIB = importlib.util.find_spec("matplotlib") is not None
 
 
 def run_all(commands: dict[str, list[str]], cwd: Path, env: dict[str, str]) -> dict[str, str]:
@@ -43,7 +47,7 @@ def result(stdout: str) -> dict:
 
 def test_configure_optimizers_recipe_radam_and_adamw_warmup(repo_root, tmp_path, subprocess_env):
     script = str(repo_root / "recipes" / "lightning_configure_optimizers.py")
-    small = ["--max-steps", "30", "--every", "5", "--output-dir", str(tmp_path)]
+    small = ["--steps", "30", "--every", "5", "--output-dir", str(tmp_path)]
     outputs = run_all(
         {
             "radam": [script, *small],
@@ -65,6 +69,7 @@ def test_configure_optimizers_recipe_radam_and_adamw_warmup(repo_root, tmp_path,
         header = (log_dir / "metrics.csv").read_text().splitlines()[0].split(",")
         assert f"warmup/{opt}/noise" in header and "train_loss" in header  # the compact set
         assert got["final_loss"] < 3.4  # below log(32) = 3.47, the loss of a uniform guess
+        assert (log_dir / "warmup_history.png").is_file() == HAS_MATPLOTLIB
 
 
 def test_lightning_cli_recipe_uses_radam_from_yaml_and_command_line(repo_root, tmp_path, subprocess_env):
@@ -95,6 +100,7 @@ def test_lightning_cli_recipe_uses_radam_from_yaml_and_command_line(repo_root, t
     assert "settled T" in outputs["yaml"]  # the detector from the yaml's callbacks ran
     history = json.loads((Path(dirs["yaml"]) / "version_0" / "warmup_history.json").read_text())
     assert [r["step"] for r in history["records"]] == [1, 2, 4]
+    assert (Path(dirs["yaml"]) / "version_0" / "warmup_history.png").is_file() == HAS_MATPLOTLIB
     assert "settled T" not in outputs["flags"]  # no callback configured there
 
 
@@ -103,8 +109,8 @@ def test_fabric_loop_recipe_logs_and_resumes_the_detection(repo_root, tmp_path, 
     small = ["--every", "5", "--batch-size", "16"]
     first = run_all(
         {
-            "straight": [script, *small, "--max-steps", "30", "--output-dir", str(tmp_path / "straight")],
-            "first": [script, *small, "--max-steps", "20", "--output-dir", str(tmp_path / "first")],
+            "straight": [script, *small, "--steps", "30", "--output-dir", str(tmp_path / "straight")],
+            "first": [script, *small, "--steps", "20", "--output-dir", str(tmp_path / "first")],
         },
         tmp_path,
         subprocess_env,
@@ -116,12 +122,13 @@ def test_fabric_loop_recipe_logs_and_resumes_the_detection(repo_root, tmp_path, 
     metrics = (Path(straight["log_dir"]) / "metrics.csv").read_text().splitlines()
     assert "warmup/RAdam/noise" in metrics[0].split(",")  # the compact set
     assert (Path(straight["log_dir"]) / "warmup_history.json").exists()
+    assert (Path(straight["log_dir"]) / "warmup_history.png").exists() == HAS_MATPLOTLIB
 
     resumed_out = run_all(
         {
             "resumed": [
-                script, *small, "--max-steps", "30", "--output-dir", str(tmp_path / "resumed"),
-                "--resume", part["checkpoint"],
+                script, *small, "--steps", "30", "--output-dir", str(tmp_path / "resumed"),
+                "--resume-from", part["checkpoint"],
             ]
         },
         tmp_path,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import subprocess
@@ -20,7 +21,7 @@ def test_timm_recipe(repo_root, tmp_path, subprocess_env) -> None:
             str(repo_root / "recipes" / "timm_train.py"),
             "--steps",
             "40",
-            "--out",
+            "--output-dir",
             str(tmp_path),
         ],
         capture_output=True,
@@ -34,3 +35,5 @@ def test_timm_recipe(repo_root, tmp_path, subprocess_env) -> None:
     assert result["is_radam"] and math.isfinite(result["final_loss"])
     assert result["evaluations"] == 8  # steps 1, 2, 4, 8, 10, 20, 30, 40
     assert (tmp_path / "warmup_history.json").is_file()
+    # written by default whenever matplotlib is installed
+    assert (tmp_path / "warmup_history.png").is_file() == (importlib.util.find_spec("matplotlib") is not None)
