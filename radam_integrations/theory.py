@@ -305,19 +305,47 @@ def gradient_c2(mean: float = 0.0, std: float = 1.0, density: float = 1.0) -> fl
     return m4 / (density * m2 * m2) - 1.0
 
 
+def is_settled(
+    rho: float,
+    noise: float,
+    noise_floor: float,
+    staleness: float,
+    tol: float = 0.1,
+    floor_factor: float = 1.5,
+) -> bool:
+    """The warmup detector's criterion for one evaluation of one parameter group.
+
+    Settled when ``r_t`` exists (``rho_t > 4``), the sampling noise of ``log psi`` is at most
+    ``max(tol, floor_factor * noise_floor)`` and the staleness (how far ``psi`` lags a drifting
+    gradient scale) is at most ``tol``. An undefined (NaN) noise or staleness is not settled.
+
+    >>> is_settled(rho=30.0, noise=0.05, noise_floor=0.01, staleness=0.0)
+    True
+    >>> is_settled(rho=30.0, noise=0.2, noise_floor=0.01, staleness=0.0)
+    False
+    """
+    return (
+        rho > MIN_RECTIFY_RHO
+        and noise <= max(tol, floor_factor * noise_floor)  # False for NaN
+        and staleness <= tol
+    )
+
+
 def settling_step(c2: float, beta2: float, tol: float = 0.1, floor_factor: float = 1.5) -> int | None:
     """First step at which iid gradients with relative variance ``c2`` count as settled.
 
-    The warmup detector's rule without drift: ``rho_t > 4`` and the sampling noise of
-    ``log psi``, ``sqrt(c2 / (4 ESS_t))``, at most ``max(tol, floor_factor * noise_floor)``.
+    :func:`is_settled` with the noise of iid gradients, ``sqrt(c2 / (4 ESS_t))``, and no drift
+    (staleness 0).
 
     >>> settling_step(2.0, 0.999)    # N(0, 1) gradients
     51
     """
-    bound = max(tol, floor_factor * logpsi_noise_floor(c2, beta2))
-    if rho_inf(beta2) <= 4.0:
+    if rho_inf(beta2) <= MIN_RECTIFY_RHO:
         return None
-    return _first_step_where(lambda t: rho_t(t, beta2) > 4.0 and logpsi_noise(c2, t, beta2) <= bound)
+    floor = logpsi_noise_floor(c2, beta2)
+    return _first_step_where(
+        lambda t: is_settled(rho_t(t, beta2), logpsi_noise(c2, t, beta2), floor, 0.0, tol, floor_factor)
+    )
 
 
 def _first_step_where(predicate, upper_hint: int = 8, limit: int = 10**12) -> int | None:
@@ -348,6 +376,20 @@ def effective_threshold(threshold: float) -> float:
     (5.0, 4.0)
     """
     return max(float(threshold), MIN_RECTIFY_RHO)
+
+
+def applied_rectification(t: float, beta2: float, threshold: float = 5.0) -> float:
+    """The rectification RAdam applies at step ``t``: ``r_t`` if ``rho_t > max(threshold, 4)``, else 0.
+
+    The optimizer's rule, in one place (its step paths and the warmup detector use it).
+
+    >>> applied_rectification(5, 0.999), round(applied_rectification(6, 0.999), 6)
+    (0.0, 0.025821)
+    """
+    rho = rho_t(t, beta2)
+    if rho > effective_threshold(threshold):
+        return rect_from_rho(rho, rho_inf(beta2))
+    return 0.0
 
 
 def first_rectified_step(beta2: float, threshold: float = 5.0) -> int | None:

@@ -44,8 +44,8 @@ import torch
 
 from .._console import say
 from ..warmup import MetricChoice, WarmupDetector, check_metric_choice, select_metrics, unwrap_optimizer
-from ..warmup.detector import wrapper_chain
 from ..warmup.outputs import write_outputs
+from ..warmup.unwrap import wrapper_chain
 
 if TYPE_CHECKING:  # annotations only: importing this module does not import accelerate
     from accelerate import Accelerator

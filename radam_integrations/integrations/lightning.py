@@ -29,6 +29,7 @@ import torch
 
 from .._console import say
 from ..warmup import (
+    DetectorConfig,
     MetricChoice,
     UnsupportedOptimizerError,
     WarmupDetector,
@@ -38,6 +39,7 @@ from ..warmup import (
     unwrap_optimizer,
 )
 from ..warmup.autodetect import current_session
+from ..warmup.detector import DEFAULT_EVERY
 from ..warmup.outputs import HISTORY_FILE, summary_text, write_outputs
 
 __all__ = [
@@ -83,12 +85,6 @@ def _trainer_callback_bases() -> tuple[type, ...]:
 _TRAINER_CALLBACK_BASES = _trainer_callback_bases()
 
 
-def _check_detector_options(options: dict[str, Any]) -> None:
-    """Validate the detector options now, with the detector's own messages, not at train start."""
-    probe = torch.optim.Adam([torch.zeros(1, requires_grad=True)])
-    WarmupDetector(probe, **options)
-
-
 def _unique_names(optimizers: list[Any], taken: list[str] | None = None) -> list[str]:
     """Class names, ``Adam``, ``Adam-1``, ... as Lightning's ``LearningRateMonitor`` names them."""
     names = list(taken or [])
@@ -113,8 +109,12 @@ class _DetectorSet:
     Shared by the Trainer and the Fabric callbacks, which only decide when to call it.
     """
 
-    def __init__(self, options: dict[str, Any]) -> None:
-        self.options = options
+    def __init__(
+        self, config: DetectorConfig, process_group: Any = None, sharded: bool | None = None
+    ) -> None:
+        self.config = config
+        self.process_group = process_group
+        self.sharded = sharded
         self.optimizers: list[Any] = []
         self.detectors: list[WarmupDetector] = []
         self.pending: dict[str, dict[str, Any]] = {}  # name -> detector state awaiting its detector
@@ -122,7 +122,9 @@ class _DetectorSet:
 
     def add(self, optimizer: Any, name: str) -> WarmupDetector:
         with claims.attaching(self.level):
-            detector = WarmupDetector(optimizer, name=name, **self.options)
+            detector = WarmupDetector(
+                optimizer, self.config, name=name, process_group=self.process_group, sharded=self.sharded
+            )
         saved = self.pending.pop(name, None)
         if saved is not None:
             detector.load_state_dict(saved)
@@ -215,32 +217,6 @@ class _DetectorSet:
                 _log.info(f"warmup detector: wrote {path}")
 
 
-def _options(
-    every: int,
-    sample_size: int | None,
-    tol: float,
-    hold: int,
-    floor_factor: float,
-    seed: int,
-    keep_history: bool,
-    process_group: Any,
-    sharded: bool | None,
-) -> dict[str, Any]:
-    options = {
-        "every": every,
-        "sample_size": sample_size,
-        "tol": tol,
-        "hold": hold,
-        "floor_factor": floor_factor,
-        "seed": seed,
-        "keep_history": keep_history,
-        "process_group": process_group,
-        "sharded": sharded,
-    }
-    _check_detector_options(options)
-    return options
-
-
 # With neither package installed the bases are empty: the class still exists (so this module
 # imports), and constructing it says what to install.
 class _DetectorViews:
@@ -297,12 +273,9 @@ class WarmupDetectorCallback(_DetectorViews, *_TRAINER_CALLBACK_BASES):  # type:
     ``warmup_history.json``, written at the end of training, holds every evaluation either way.
 
     Args:
-        every: evaluation period in optimizer steps, after the early steps 1, 2, 4, 8.
-        sample_size: elements sampled per parameter group (``None``: all).
-        tol: tolerance on the sampling noise and staleness of ``log psi``.
-        hold: consecutive evaluations needed to settle (and to count a relapse).
-        floor_factor: the noise criterion accepts this multiple of the stationary noise floor.
-        seed: seed of the element sample.
+        config: the detector's :class:`~radam_integrations.warmup.DetectorConfig` (or the dict
+            of its fields); ``**options`` are its fields too (``every=10``, ``tol=0.1``, ``hold``,
+            ``sample_size``, ...), validated here.
         log: log the metrics (``False``: only keep them in the detectors and the history file).
         log_with: ``"log_dict"`` or ``"loggers"``, see above.
         metrics: ``"compact"`` (default), ``"all"`` or a list of metric names to log.
@@ -312,7 +285,6 @@ class WarmupDetectorCallback(_DetectorViews, *_TRAINER_CALLBACK_BASES):  # type:
         plot: also write ``warmup_history.png`` (``None``: when matplotlib is installed; ``True``
             warns if it is not).
         print_summary: print the detector's summary table at the end of training (rank 0).
-        keep_history: keep every evaluation in memory (needed for the history file and plot).
         process_group: process group of sharded optimizer state (default: the world).
         sharded: whether ranks hold different parts of the state (default: detected).
 
@@ -355,13 +327,8 @@ class WarmupDetectorCallback(_DetectorViews, *_TRAINER_CALLBACK_BASES):  # type:
 
     def __init__(
         self,
+        config: DetectorConfig | dict[str, Any] | None = None,
         *,
-        every: int = 10,
-        sample_size: int | None = 4096,
-        tol: float = 0.1,
-        hold: int = 3,
-        floor_factor: float = 1.5,
-        seed: int = 0,
         log: bool = True,
         log_with: Literal["log_dict", "loggers"] = "log_dict",
         metrics: MetricChoice = "compact",
@@ -369,9 +336,9 @@ class WarmupDetectorCallback(_DetectorViews, *_TRAINER_CALLBACK_BASES):  # type:
         save_history: bool = True,
         plot: bool | None = None,
         print_summary: bool = True,
-        keep_history: bool = True,
         process_group: Any = None,
         sharded: bool | None = None,
+        **options: Any,
     ) -> None:
         if log_with not in ("log_dict", "loggers"):
             raise ValueError(f"log_with must be 'log_dict' or 'loggers', got {log_with!r}")
@@ -380,10 +347,7 @@ class WarmupDetectorCallback(_DetectorViews, *_TRAINER_CALLBACK_BASES):  # type:
                 "WarmupDetectorCallback needs Lightning: pip install lightning "
                 "(or pytorch-lightning, or 'radam-integrations[lightning]')"
             )
-        self._set = _DetectorSet(
-            _options(every, sample_size, tol, hold, floor_factor, seed, keep_history, process_group, sharded)
-        )
-        self.every = every
+        self._set = _DetectorSet(DetectorConfig.build(config, **options), process_group, sharded)
         self.log = log
         self.log_with = log_with
         self.metrics = check_metric_choice(metrics, "WarmupDetectorCallback")
@@ -411,12 +375,13 @@ class WarmupDetectorCallback(_DetectorViews, *_TRAINER_CALLBACK_BASES):  # type:
             return
         n = trainer.log_every_n_steps
         logs_every_n = self.log and self.log_with == "log_dict" and trainer.loggers and n
-        if logs_every_n and self.every % n and trainer.is_global_zero:
-            period = self.every * n // math.gcd(self.every, n)
+        every = self._set.config.every or DEFAULT_EVERY
+        if logs_every_n and every % n and trainer.is_global_zero:
+            period = every * n // math.gcd(every, n)
             warnings.warn(
-                f"WarmupDetectorCallback(every={self.every}) with Trainer(log_every_n_steps={n}): Lightning "
+                f"WarmupDetectorCallback(every={every}) with Trainer(log_every_n_steps={n}): Lightning "
                 f"passes logged values to the loggers every {n} steps, so only the evaluations at multiples "
-                f"of {period} reach them. Set log_every_n_steps to a divisor of {self.every} (1 also keeps "
+                f"of {period} reach them. Set log_every_n_steps to a divisor of {every} (1 also keeps "
                 f"steps 1, 2, 4, 8); {HISTORY_FILE} holds every evaluation either way.",
                 UserWarning,
                 stacklevel=2,
@@ -529,8 +494,9 @@ class FabricWarmupDetectorCallback(_DetectorViews):
     which the sharded case needs.
 
     Args:
-        every, sample_size, tol, hold, floor_factor, seed, keep_history, process_group,
-        sharded: as in :class:`~radam_integrations.WarmupDetector`.
+        config, options: the detector's :class:`~radam_integrations.warmup.DetectorConfig` or its
+            fields (``every=10``, ...), as for :class:`WarmupDetectorCallback`.
+        process_group, sharded: as in :class:`~radam_integrations.WarmupDetector`.
         log: log the metrics with ``fabric.log_dict``.
         metrics: ``"compact"`` (default), ``"all"`` or a list of metric names to log.
         output_dir: where :meth:`on_train_end` writes its files (default: the first logger's
@@ -560,27 +526,20 @@ class FabricWarmupDetectorCallback(_DetectorViews):
 
     def __init__(
         self,
+        config: DetectorConfig | dict[str, Any] | None = None,
         *,
-        every: int = 10,
-        sample_size: int | None = 4096,
-        tol: float = 0.1,
-        hold: int = 3,
-        floor_factor: float = 1.5,
-        seed: int = 0,
         log: bool = True,
         metrics: MetricChoice = "compact",
         output_dir: str | None = None,
         save_history: bool = True,
         plot: bool | None = None,
         print_summary: bool = True,
-        keep_history: bool = True,
         process_group: Any = None,
         sharded: bool | None = None,
+        **options: Any,
     ) -> None:
         self.metrics = check_metric_choice(metrics, "FabricWarmupDetectorCallback")
-        self._set = _DetectorSet(
-            _options(every, sample_size, tol, hold, floor_factor, seed, keep_history, process_group, sharded)
-        )
+        self._set = _DetectorSet(DetectorConfig.build(config, **options), process_group, sharded)
         self.log = log
         self.output_dir = output_dir
         self.save_history = save_history

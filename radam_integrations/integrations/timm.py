@@ -103,12 +103,7 @@ def unregister() -> None:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m radam_integrations.integrations.timm SCRIPT [ARGS...]``: the runner (old command)."""
-    from ..runner import main as run_main
+if __name__ == "__main__":  # pragma: no cover - `python -m ...integrations.timm SCRIPT`: the runner
+    from radam_integrations.runner import main
 
-    return run_main(argv, prog="python -m radam_integrations.integrations.timm")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    sys.exit(main(prog="python -m radam_integrations.integrations.timm"))

@@ -48,7 +48,6 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-import torch
 from transformers import Trainer, TrainerCallback, TrainingArguments
 from transformers.trainer_callback import ExportableState
 from transformers.utils import logging
@@ -56,8 +55,9 @@ from transformers.utils import logging
 from .._compat import transformers as compat
 from .._console import say
 from ..optim import RAdam
-from ..warmup import WarmupDetector, check_metric_choice, claims, select_metrics
+from ..warmup import DetectorConfig, WarmupDetector, check_metric_choice, claims, select_metrics
 from ..warmup.autodetect import current_session
+from ..warmup.detector import DEFAULT_EVERY
 from ..warmup.outputs import summary_text, write_outputs
 from . import transformers_args
 from .transformers_args import OPTIM_ARGS, OPTIMIZERS, optim_name, parse_optim_args
@@ -135,7 +135,6 @@ def attach_by_default(trainer_module: Any = None) -> None:
 
 
 # ---------------------------------------------------------------------- the callback
-_DETECTOR_DEFAULT_EVERY = 10
 
 
 class WarmupDetectorCallback(TrainerCallback, ExportableState):
@@ -170,10 +169,11 @@ class WarmupDetectorCallback(TrainerCallback, ExportableState):
     from the resumed ``TrainerState`` when training begins.
 
     Args:
-        every: evaluation period in optimizer steps after step 8; ``None``:
-            ``min(logging_steps, 10)`` (10 when not logging by steps).
-        sample_size, tol, hold, floor_factor, seed, name, sharded, keep_history: as for
-            :class:`~radam_integrations.WarmupDetector`.
+        config: the detector's :class:`~radam_integrations.warmup.DetectorConfig` (or the dict
+            of its fields); ``**options`` are its fields too (``every=5``, ``tol=0.2``, ...). Here
+            ``every`` defaults to ``None``: ``min(logging_steps, 10)`` (10 when not logging by
+            steps).
+        name, sharded: as for :class:`~radam_integrations.WarmupDetector`.
         metrics: ``"compact"`` (default), ``"all"``, or a list of metric names to log (e.g.
             ``["r_t", "noise", "staleness", "settled_step"]``).
         save_history: write ``warmup_history.json`` into ``output_dir`` at the end.
@@ -193,38 +193,22 @@ class WarmupDetectorCallback(TrainerCallback, ExportableState):
 
     def __init__(
         self,
+        config: DetectorConfig | dict[str, Any] | None = None,
         *,
-        every: int | None = None,
-        sample_size: int | None = 4096,
-        tol: float = 0.1,
-        hold: int = 3,
-        floor_factor: float = 1.5,
-        seed: int = 0,
         name: str | None = None,
         sharded: bool | None = None,
-        keep_history: bool = True,
         metrics: str | Sequence[str] = "compact",
         save_history: bool = True,
         plot: bool | None = None,
         print_summary: bool = True,
+        **options: Any,
     ) -> None:
+        if config is None:
+            options.setdefault("every", None)  # the Trainer's logging period decides (on_train_begin)
+        self.config = DetectorConfig.build(config, **options)  # validated now, not at train start
         self.metrics = check_metric_choice(metrics, type(self).__name__)
-        self._detector_kwargs = {
-            "sample_size": sample_size,
-            "tol": tol,
-            "hold": hold,
-            "floor_factor": floor_factor,
-            "seed": seed,
-            "name": name,
-            "sharded": sharded,
-            "keep_history": keep_history,
-        }
-        # Validate now, not when training begins: the detector checks its options on construction.
-        probe = torch.nn.Parameter(torch.zeros(1))
-        WarmupDetector(
-            torch.optim.Adam([probe]), every=1 if every is None else every, **self._detector_kwargs
-        )
-        self.every = every
+        self.name = name
+        self.sharded = sharded
         self.save_history = save_history
         self.plot = plot
         self.print_summary = print_summary
@@ -236,9 +220,11 @@ class WarmupDetectorCallback(TrainerCallback, ExportableState):
 
     # ------------------------------------------------------------------ state (ExportableState)
     def _args(self) -> dict[str, Any]:
+        """The constructor's arguments, JSON-safe: transformers rebuilds the callback from them."""
         return {
-            "every": self.every,
-            **self._detector_kwargs,
+            "config": self.config.as_dict(),
+            "name": self.name,
+            "sharded": self.sharded,
             "metrics": self.metrics,
             "save_history": self.save_history,
             "plot": self.plot,
@@ -290,13 +276,13 @@ class WarmupDetectorCallback(TrainerCallback, ExportableState):
                 "WarmupDetectorCallback: the Trainer passed no optimizer to on_train_begin; "
                 "the detector needs the optimizer the Trainer steps"
             )
-        every = self.every
-        if every is None:
+        config = self.config
+        if config.every is None:
             by_steps = optim_name(args.logging_strategy) == "steps"
-            logging = max(1, math.ceil(state.logging_steps)) if by_steps else _DETECTOR_DEFAULT_EVERY
-            every = min(logging, _DETECTOR_DEFAULT_EVERY)
+            logging = max(1, math.ceil(state.logging_steps)) if by_steps else DEFAULT_EVERY
+            config = config.replace(every=min(logging, DEFAULT_EVERY))
         with claims.attaching(self._level):
-            self.detector = WarmupDetector(optimizer, every=every, **self._detector_kwargs)
+            self.detector = WarmupDetector(optimizer, config, name=self.name, sharded=self.sharded)
         self._unlogged = {}
         self._gathered_state = None
         saved = self._saved_state

@@ -25,12 +25,8 @@ MIN_RECTIFY_RHO = theory.MIN_RECTIFY_RHO
 effective_threshold = theory.effective_threshold
 
 
-def host_rectification(step: float, beta2: float, threshold: float) -> float:
-    """``r_t`` if step ``step`` is rectified under ``threshold``, else ``0.0``."""
-    rho = theory.rho_t(step, beta2)
-    if rho > effective_threshold(threshold):
-        return theory.rect_from_rho(rho, theory.rho_inf(beta2))
-    return 0.0
+#: ``r_t`` if the step is rectified under ``threshold``, else ``0.0`` (the rule lives in theory).
+host_rectification = theory.applied_rectification
 
 
 class DeviceCoefficients(NamedTuple):

@@ -32,8 +32,10 @@ from torch.optim.optimizer import register_optimizer_step_post_hook
 
 from .._console import say
 from . import claims
-from .detector import UnsupportedOptimizerError, WarmupDetector, unwrap_optimizer
+from .config import DetectorConfig
+from .detector import WarmupDetector
 from .outputs import HISTORY_FILE, summary_text, write_outputs
+from .unwrap import UnsupportedOptimizerError, unwrap_optimizer
 
 __all__ = ["DetectSession", "current_session"]
 
@@ -95,9 +97,9 @@ class DetectSession:
 
     Args:
         directory: where :meth:`finish` writes ``warmup_history.json`` and the plot.
+        config, options: the :class:`~radam_integrations.warmup.DetectorConfig` (or its fields)
+            of the detectors the hook creates.
         plot: write the plot (``None``: when matplotlib is installed).
-        detector_options: :class:`~radam_integrations.WarmupDetector` options for the
-            detectors the hook creates.
 
     Example:
         >>> import tempfile, torch
@@ -115,11 +117,16 @@ class DetectSession:
     """
 
     def __init__(
-        self, directory: str | os.PathLike[str], *, plot: bool | None = None, **detector_options: Any
+        self,
+        directory: str | os.PathLike[str],
+        config: DetectorConfig | None = None,
+        *,
+        plot: bool | None = None,
+        **options: Any,
     ) -> None:
         self.directory = Path(directory)
         self.plot = plot
-        self.detector_options = detector_options
+        self.config = DetectorConfig.build(config, **options)
         self._entries: list[_Entry] = []
         self._announced: set[int] = set()  # ids of the detectors whose T was printed
         self._handle: Any = None
@@ -194,9 +201,7 @@ class DetectSession:
             return None  # watched already; asked again at the next step (cheap)
         try:
             with claims.attaching(claims.HOOK):
-                detector = WarmupDetector(
-                    inner, name=self._free_name(type(inner).__name__), **self.detector_options
-                )
+                detector = WarmupDetector(inner, self.config, name=self._free_name(type(inner).__name__))
         except UnsupportedOptimizerError:
             _mark(inner, False)
             _mark(optimizer, False)

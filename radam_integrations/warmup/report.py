@@ -27,6 +27,7 @@ __all__ = [
     "plot_history",
     "save_history",
     "summarize_history",
+    "summary_row",
     "summary_table",
 ]
 
@@ -234,36 +235,55 @@ def _finite(value: Any) -> bool:
     return isinstance(value, (int, float)) and math.isfinite(value)
 
 
+def summary_row(
+    optimizer: str,
+    group: str,
+    beta2: float | None,
+    settled_step: int | None,
+    relapses: int | None,
+    suggested: int | None = None,
+) -> dict[str, Any]:
+    """One summary row: T, the suggested warmup, and the theory horizons for ``beta2``.
+
+    ``suggested`` is used only when ``beta2`` is unknown (a log of the compact metrics carries the
+    suggestion but not ``beta2``).
+    """
+    if settled_step is not None and beta2 is not None:
+        suggested = theory.suggested_warmup_steps(settled_step, beta2)
+    return {
+        "optimizer": optimizer,
+        "group": group,
+        "beta2": beta2,
+        "settled_step": settled_step,
+        "relapses": relapses,
+        "suggested_warmup_steps": suggested if settled_step is not None else None,
+        "r_t>=0.5": None if beta2 is None else theory.steps_until_rectification(0.5, beta2),
+        "r_t>=0.9": None if beta2 is None else theory.steps_until_rectification(0.9, beta2),
+        "untuned 2/(1-b2)": None if beta2 is None else theory.untuned_linear_warmup(beta2),
+    }
+
+
 def summarize_history(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per (optimizer, group): T, the suggestion, and the theory horizons, from history rows."""
     out = []
     keys = sorted({(r.get("optimizer", "?"), r["group"]) for r in rows})
     for opt, group in keys:
         mine = [r for r in rows if r.get("optimizer", "?") == opt and r["group"] == group]
-        settled = [r["settled_step"] for r in mine if _finite(r.get("settled_step"))]
-        relapses = [r["relapses"] for r in mine if _finite(r.get("relapses"))]
-        beta2s = [r["beta2"] for r in mine if _finite(r.get("beta2"))]
-        beta2 = beta2s[-1] if beta2s else None
-        t_settled = int(settled[-1]) if settled else None
-        logged = [r["suggested_warmup_steps"] for r in mine if _finite(r.get("suggested_warmup_steps"))]
-        out.append(
-            {
-                "optimizer": opt,
-                "group": group,
-                "beta2": beta2,
-                "settled_step": t_settled,
-                "relapses": int(relapses[-1]) if relapses else None,
-                "suggested_warmup_steps": (
-                    theory.suggested_warmup_steps(t_settled, beta2)
-                    if t_settled is not None and beta2 is not None
-                    else (int(logged[-1]) if logged and t_settled is not None else None)
-                ),
-                "r_t>=0.5": None if beta2 is None else theory.steps_until_rectification(0.5, beta2),
-                "r_t>=0.9": None if beta2 is None else theory.steps_until_rectification(0.9, beta2),
-                "untuned 2/(1-b2)": None if beta2 is None else theory.untuned_linear_warmup(beta2),
-                "last_step": max(r["step"] for r in mine),
-            }
+
+        def last(key: str, mine: list[dict[str, Any]] = mine) -> Any:
+            values = [r[key] for r in mine if _finite(r.get(key))]
+            return values[-1] if values else None
+
+        settled, relapses, suggested = last("settled_step"), last("relapses"), last("suggested_warmup_steps")
+        row = summary_row(
+            opt,
+            group,
+            last("beta2"),
+            None if settled is None else int(settled),
+            None if relapses is None else int(relapses),
+            None if suggested is None else int(suggested),
         )
+        out.append({**row, "last_step": max(r["step"] for r in mine)})
     return out
 
 

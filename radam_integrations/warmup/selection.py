@@ -29,7 +29,7 @@ import math
 from collections.abc import Sequence
 from typing import Literal
 
-from .detector import GROUP_METRICS, RUN_METRICS, RUN_WORST
+from .metrics import GROUP_METRICS, RUN_METRICS, RUN_WORST
 
 __all__ = ["COMPACT_METRICS", "MetricChoice", "check_metric_choice", "select_metrics"]
 
