@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from . import theory
+from ._text_table import text_table
 from ._version import __version__
 from .files import dumps
 
@@ -71,10 +72,7 @@ def schedule_table(betas2: Sequence[float], threshold: float = 5.0) -> str:
                 _fmt(h.untuned_exponential_warmup),
             )
         )
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(c.rjust(w) for c, w in zip(row, widths)) for row in [header, *rows]]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    return text_table(header, rows)
 
 
 def _cmd_schedule(args: argparse.Namespace) -> int:

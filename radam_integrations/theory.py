@@ -50,7 +50,6 @@ __all__ = [
     "psi_variance_first_order",
     "r_t",
     "rect_from_rho",
-    "rectification",
     "rho_inf",
     "rho_t",
     "schedule_horizons",
@@ -131,10 +130,6 @@ def r_t(t: float, beta2: float) -> float:
     if rho <= 4.0 or rho_max <= 4.0:
         return 0.0
     return rect_from_rho(rho, rho_max)
-
-
-rectification = r_t
-"""Alias of :func:`r_t` with a descriptive name."""
 
 
 def variance_ratio(t: float, beta2: float) -> float:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import theory
+from .._text_table import text_table
 from ..files import atomic_write, write_json
 
 __all__ = [
@@ -308,11 +309,8 @@ def summary_table(rows: list[dict[str, Any]]) -> str:
             return f"{value:g}"
         return str(int(value)) if isinstance(value, (int, float)) else str(value)
 
-    table = [[title for _, title in columns]] + [[fmt(k, row.get(k)) for k, _ in columns] for row in rows]
-    widths = [max(len(r[i]) for r in table) for i in range(len(columns))]
-    lines = ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in table]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    header = [title for _, title in columns]
+    return text_table(header, [[fmt(key, row.get(key)) for key, _ in columns] for row in rows])
 
 
 # ---------------------------------------------------------------------- plot
