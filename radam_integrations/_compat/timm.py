@@ -1,24 +1,35 @@
-"""timm internals: the default optimizer registry.
+"""timm internals: the default optimizer registry, and where Lookahead keeps its base optimizer.
 
 Public since timm 1.0.12: ``timm.optim.OptimInfo``, ``list_optimizers``, ``get_optimizer_info``
 and ``OptimizerRegistry.register``. Not public: the registry instance ``default_registry``
 (module ``timm.optim._optim_factory``, also the post-import hook's trigger, since its rows exist
 once that module has run) and its row table ``_optimizers``, which we read to skip an
 identical row and edit to replace a row without timm's "already registered, overwriting"
-warning. Checked on timm 1.0.12 and 1.0.31.
+warning. Also not public: ``timm.optim.Lookahead`` keeps the optimizer it wraps in
+``_base_optimizer`` (:data:`LOOKAHEAD_BASE_ATTRIBUTE`; the warmup detector follows it, see
+:mod:`.wrappers`). Checked on timm 1.0.12 and 1.0.31.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["REGISTRY_MODULE", "default_registry", "drop_row", "get_row", "optim_info_class"]
+__all__ = [
+    "LOOKAHEAD_BASE_ATTRIBUTE",
+    "REGISTRY_MODULE",
+    "drop_row",
+    "get_row",
+    "optim_info_class",
+    "optimizer_registry",
+]
 
 #: The module that defines ``OptimInfo`` and builds ``default_registry`` with timm's own rows.
 REGISTRY_MODULE = "timm.optim._optim_factory"
+#: Where ``timm.optim.Lookahead`` keeps the optimizer it wraps.
+LOOKAHEAD_BASE_ATTRIBUTE = "_base_optimizer"
 
 
-def default_registry() -> Any:
+def optimizer_registry() -> Any:
     """timm's process-wide optimizer registry (what ``create_optimizer_v2`` looks names up in)."""
     try:
         from timm.optim._optim_factory import default_registry as registry

@@ -42,6 +42,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import torch
 
+from .._compat import accelerate as accelerate_compat
+from .._compat.accelerate import DEEPSPEED_CPU_OPTIMIZERS
 from .._console import say
 from ..warmup import MetricChoice, WarmupDetector, check_metric_choice, select_metrics, unwrap_optimizer
 from ..warmup.outputs import write_outputs
@@ -60,10 +62,6 @@ __all__ = [
     "predict_optimizer_swap",
     "radam_kwargs_for",
 ]
-
-#: DeepSpeed's CPU optimizers that ``accelerate.utils.deepspeed.map_pytorch_optim_to_deepspeed`` substitutes
-#: for a client optimizer (matched by class name: DeepSpeed need not be importable to check).
-DEEPSPEED_CPU_OPTIMIZERS = ("DeepSpeedCPUAdam", "DeepSpeedCPUAdagrad", "DeepSpeedCPULion")
 
 _KEEP_RADAM = (
     'To keep RAdam, add "zero_force_ds_cpu_optimizer": false at the top level of the DeepSpeed config: '
@@ -162,7 +160,7 @@ def predict_optimizer_swap(
             '"optimizer" block to train with RAdam.'
         )
     device = _offload_device(config)
-    if device != "none" and config.get("zero_force_ds_cpu_optimizer", True):
+    if accelerate_compat.swaps_client_optimizer(config):  # Accelerate's own rule, see _compat
         return (
             f"DeepSpeed will step DeepSpeedCPUAdam instead of your optimizer: {_offload_explanation(device)} "
             f"{_KEEP_RADAM}"
@@ -250,9 +248,8 @@ def _offload_explanation(device: str | None) -> str:
 
 
 def _offload_device(config: dict[str, Any]) -> str:
-    # Accelerate's own test: offloaded unless the device is "none", the value of a missing key.
-    offload = (config.get("zero_optimization") or {}).get("offload_optimizer") or {}
-    return str(offload.get("device", "none"))
+    """Where the config offloads the optimizer to, ``"none"`` when it does not (Accelerate's reading)."""
+    return accelerate_compat.offload_device(config)
 
 
 def _deepspeed_config(source: Any) -> dict[str, Any] | None:
@@ -446,7 +443,7 @@ class AccelerateWarmupDetector:
         """
         if self._bound:
             return
-        prepared = list(getattr(self.accelerator, "_optimizers", None) or ())  # what prepare() returned
+        prepared = accelerate_compat.prepared_optimizers(self.accelerator)  # what prepare() returned
         raw = self.detector.optimizer
         wrapper = next((p for p in prepared if any(o is raw for o in wrapper_chain(p))), None)
         if wrapper is None:

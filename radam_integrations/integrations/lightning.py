@@ -18,7 +18,6 @@ installed (both when both are); it works with either one alone.
 from __future__ import annotations
 
 import copy
-import importlib
 import logging
 import math
 import os
@@ -27,6 +26,7 @@ from typing import Any, Literal
 
 import torch
 
+from .._compat import lightning as lightning_compat
 from .._console import say
 from ..warmup import (
     DetectorConfig,
@@ -66,23 +66,9 @@ LightningModule = Any
 Fabric = Any
 
 
-def _trainer_callback_bases() -> tuple[type, ...]:
-    """``Callback`` of every installed Lightning package.
-
-    The entry-point factory is called without arguments by both Trainers and cannot know
-    which one asks, and each Trainer checks ``isinstance(cb, <its own> Callback)``. One class
-    deriving from both bases satisfies both (the hooks and ``state_key`` are identical).
-    """
-    bases = []
-    for module in ("lightning.pytorch", "pytorch_lightning"):
-        try:
-            bases.append(importlib.import_module(module).Callback)
-        except ImportError:
-            continue
-    return tuple(bases)
-
-
-_TRAINER_CALLBACK_BASES = _trainer_callback_bases()
+# ``Callback`` of every installed Lightning package: one class with both bases is a callback for
+# both Trainers (the entry point cannot know which one asks). See _compat/lightning.py.
+_TRAINER_CALLBACK_BASES = lightning_compat.trainer_callback_bases()
 
 
 def _unique_names(optimizers: list[Any], taken: list[str] | None = None) -> list[str]:
@@ -558,7 +544,7 @@ class FabricWarmupDetectorCallback(_DetectorViews):
     # ---------------------------------------------------------------- hooks
     def on_after_setup(self, fabric: Fabric, module: Any = None, **kwargs: Any) -> None:
         self.fabric = fabric
-        others = getattr(fabric, "_callbacks", [])  # Fabric has no public accessor
+        others = lightning_compat.fabric_callbacks(fabric)
         self._inert = self._auto_attached and any(
             isinstance(cb, FabricWarmupDetectorCallback) and cb is not self and not cb._auto_attached
             for cb in others
@@ -630,9 +616,7 @@ def _warn_if_cli_picked_torch_radam(pl_module: Any, optimizers: list[Any], is_gl
     LightningCLI resolves a bare class name among ``torch.optim``'s optimizers first, silently; the
     auto-configured ``configure_optimizers`` it installs is how we tell that the CLI built it.
     """
-    configure = getattr(getattr(pl_module, "configure_optimizers", None), "__func__", None)
-    # A functools.partial of LightningCLI.configure_optimizers (a staticmethod in Lightning 2.x).
-    built_by_cli = getattr(getattr(configure, "func", None), "__qualname__", "").startswith("LightningCLI.")
+    built_by_cli = lightning_compat.configure_optimizers_from_cli(pl_module)
     torch_radam = [o for o in optimizers if type(getattr(o, "optimizer", o)) is torch.optim.RAdam]
     if built_by_cli and torch_radam and is_global_zero:
         warnings.warn(

@@ -62,7 +62,7 @@ def register() -> None:
     """
     import torch
 
-    registry = _compat.default_registry()
+    registry = _compat.optimizer_registry()
     optim_info = _compat.optim_info_class()
     for name, (cls, defaults, description) in NAMES.items():
         opt_class = torch.optim.RAdam if cls is None else cls
@@ -85,7 +85,7 @@ def unregister() -> None:
     """Restore timm's own rows for ``radam``/``radamw`` and drop the ``torch*`` aliases."""
     import torch
 
-    registry = _compat.default_registry()
+    registry = _compat.optimizer_registry()
     optim_info = _compat.optim_info_class()
     for name in NAMES:
         _compat.drop_row(registry, name)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor
-from torch.optim import Optimizer
 
+from .._compat import torch as torch_compat
 from ._rectify import device_coefficients, host_rectification
 
 
@@ -35,9 +35,7 @@ def radam_foreach(
 ) -> None:
     if not params:
         return
-    grouped = Optimizer._group_tensors_by_device_and_dtype(
-        [params, grads, exp_avgs, exp_avg_sqs, state_steps]
-    )
+    grouped = torch_compat.group_by_device_and_dtype([params, grads, exp_avgs, exp_avg_sqs, state_steps])
     for (g_params, g_grads, g_exp_avgs, g_exp_avg_sqs, g_steps), _ in grouped.values():
         increment_steps(g_steps)
         _view_complex_as_real(g_params, g_grads, g_exp_avgs, g_exp_avg_sqs)

@@ -7,9 +7,11 @@ A rectified RAdam step is exactly an Adam step with rescaled hyperparameters::
     with    lr' = lr * r_t,   eps' = eps / sqrt(1 - b2^t)
     and, for decoupled decay (theta *= 1 - lr' wd'),   wd' = wd / r_t   (so lr' wd' = lr wd)
 
-L2 decay (``g += wd * theta``) does not involve ``lr`` and is passed unchanged. torch's
-``_fused_adam_`` / ``_fused_adamw_`` kernels read, update and write every tensor once
-(param, grad, exp_avg, exp_avg_sq: 28 bytes per float32 element), on CPU and CUDA.
+L2 decay (``g += wd * theta``) does not involve ``lr`` and is passed unchanged. torch's fused
+Adam and AdamW kernels read, update and write every tensor once (param, grad, exp_avg,
+exp_avg_sq: 28 bytes per float32 element), on CPU and CUDA. They are private to torch: the call
+and its guard live in :mod:`radam_integrations._compat.torch` (a torch that changes them makes
+this step fall back to the foreach path, with one warning).
 
 Because ``lr'`` and ``eps'`` depend on the step count, tensors are grouped by (device,
 dtype, step count); usually all share one count and there is one kernel call per
@@ -19,14 +21,13 @@ advances their step counts.
 
 from __future__ import annotations
 
-import functools
 from collections import defaultdict
 from collections.abc import Callable
 
 import torch
 from torch import Tensor
-from torch.optim import Optimizer
 
+from .._compat import torch as torch_compat
 from ._foreach import increment_steps
 from ._rectify import host_rectification
 
@@ -39,36 +40,28 @@ FUSED_DTYPES = (torch.float32, torch.float64, torch.float16, torch.bfloat16)
 AUTO_FUSED_DTYPES = (torch.float32, torch.float64)
 
 
+def fused_kernels_present() -> bool:
+    """Whether this torch build has the fused Adam kernels (what ``fused=True`` is validated against)."""
+    return torch_compat.fused_adam_present()
+
+
 def fused_kernels_available() -> bool:
-    """Whether this torch build has the private fused Adam entry points."""
-    return hasattr(torch, "_fused_adam_") and hasattr(torch, "_fused_adamw_")
+    """Whether the one-pass step runs: the kernels exist and take our call (checked once per process)."""
+    return torch_compat.fused_adam_usable()
 
 
-@functools.cache
-def fused_supported_devices() -> frozenset[str]:
-    try:
-        from torch.utils._foreach_utils import _get_fused_kernels_supported_devices
-    except ImportError:  # pragma: no cover - very old or very new torch
-        return frozenset()
-    return frozenset(_get_fused_kernels_supported_devices())
-
-
-def plain_tensor_types() -> tuple[type, ...]:
-    """Tensor types torch's multi-tensor kernels take (Tensor, Parameter, and DTensor once imported)."""
-    try:
-        from torch.optim.optimizer import _foreach_supported_types
-    except ImportError:  # pragma: no cover
-        return (Tensor, torch.nn.Parameter)
-    return tuple(_foreach_supported_types)
+fused_supported_devices = torch_compat.fused_supported_devices
+plain_tensor_types = torch_compat.foreach_tensor_types
 
 
 def fused_eligible(device: torch.device, dtype: torch.dtype, *, auto: bool) -> bool:
-    """Whether the fused kernel runs for tensors of this device and dtype.
+    """Whether the fused kernel takes tensors of this device and dtype.
 
     ``auto`` (``fused=None``) also requires float32/float64, where the result is torch's.
+    Whether it may run at all is :func:`fused_kernels_available`.
     """
     return (
-        fused_kernels_available()
+        fused_kernels_present()
         and device.type in fused_supported_devices()
         and dtype in (AUTO_FUSED_DTYPES if auto else FUSED_DTYPES)
     )
@@ -106,10 +99,12 @@ def radam_fused(
 
     ``fallback`` (the foreach or single-tensor step, same signature) takes the tensors
     whose step is not rectified, and whole (device, dtype) groups the kernel cannot take
-    (with ``auto``: anything but float32/float64).
+    (with ``auto``: anything but float32/float64), and everything once the kernels are given up
+    on (see :mod:`radam_integrations._compat.torch`).
     """
     if not params:
         return 0
+    usable = fused_kernels_available()
     hyper = {
         "lr": lr, "beta1": beta1, "beta2": beta2, "eps": eps, "weight_decay": weight_decay,
         "decoupled_weight_decay": decoupled_weight_decay, "threshold": threshold,
@@ -118,9 +113,13 @@ def radam_fused(
     fused_count = 0
     plain = plain_tensor_types()
     tensor_lists = [params, grads, exp_avgs, exp_avg_sqs, state_steps]
-    grouped = Optimizer._group_tensors_by_device_and_dtype(tensor_lists)
+    grouped = torch_compat.group_by_device_and_dtype(tensor_lists)
     for (device, dtype), (tensors, _) in grouped.items():
-        if not fused_eligible(device, dtype, auto=auto) or not all(type(p) in plain for p in tensors[0]):
+        if (
+            not usable
+            or not fused_eligible(device, dtype, auto=auto)
+            or not all(type(p) in plain for p in tensors[0])
+        ):
             fallback(*tensors, **hyper, capturable=False)
             continue
         # One host read of the group's step counts (0-dim CPU tensors in torch's layout).
@@ -135,10 +134,11 @@ def radam_fused(
             buckets = {t: [[lst[i] for i in idx] for lst in tensors] for t, idx in by_count.items()}
         for t, bucket in buckets.items():
             rect = host_rectification(t, beta2, threshold)
-            if rect == 0.0:  # not rectified: momentum-SGD (or no) step on the fallback path
+            # Not rectified: momentum-SGD (or no) step on the fallback path. A kernel that refuses
+            # the call has touched nothing, so the fallback then does this bucket's whole step.
+            if rect == 0.0 or not _fused_rectified_step(bucket, device, t, rect, **hyper):
                 fallback(*bucket, **hyper, capturable=False)
                 continue
-            _fused_rectified_step(bucket, device, t, rect, **hyper)
             fused_count += len(bucket[0])
     return fused_count
 
@@ -157,26 +157,27 @@ def _fused_rectified_step(
     decoupled_weight_decay: bool,
     maximize: bool,
     **_: object,
-) -> None:
+) -> bool:
+    """The bucket's step through the kernel; ``False`` (nothing touched) if the kernel cannot be called."""
     params, grads, exp_avgs, exp_avg_sqs, state_steps = bucket
     decoupled = decoupled_weight_decay and weight_decay != 0
-    kernel = torch._fused_adamw_ if decoupled else torch._fused_adam_
     # The kernel derives its bias corrections from this count; one float32 scalar on the
     # parameters' device serves every tensor of the bucket (they share the count).
     count = torch.full((), t, dtype=torch.float32, device=device)
-    kernel(
+    done = torch_compat.fused_adam_step(
         params,
         grads,
         exp_avgs,
         exp_avg_sqs,
-        [],
-        [count] * len(params),
-        amsgrad=False,
+        count,
         lr=lr * rect,
         beta1=beta1,
         beta2=beta2,
         weight_decay=weight_decay / rect if decoupled else weight_decay,
         eps=eps / (1 - beta2**t) ** 0.5,
         maximize=maximize,
+        decoupled=decoupled,
     )
-    increment_steps(state_steps)
+    if done:
+        increment_steps(state_steps)
+    return done

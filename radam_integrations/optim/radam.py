@@ -12,6 +12,7 @@ import torch
 from torch import Tensor
 from torch.optim import Optimizer
 
+from .._compat.torch import foreach_supported_devices
 from ._foreach import radam_foreach
 from ._fused import (
     FUSED_DTYPES,
@@ -54,9 +55,7 @@ def _foreach_ok(params: list[Tensor]) -> bool:
     for-loop (1.7x at 1M parameters in benchmarks/optim_step.py) and gives the same
     numbers as ``torch.optim.RAdam(foreach=True)``.
     """
-    from torch.utils._foreach_utils import _get_foreach_kernels_supported_devices
-
-    supported = {*_get_foreach_kernels_supported_devices(), "cpu"}
+    supported = {*foreach_supported_devices(), "cpu"}
     plain = plain_tensor_types()
     return all(type(p) in plain and p.device.type in supported for p in params)
 
@@ -353,9 +352,13 @@ class RAdam(Optimizer):
         group = self.param_groups[group_index]
         params = [p for p in group["params"] if p.grad is not None] or list(group["params"])
         path = self._select_path(group, params)
-        if path == "fused" and not group["fused"]:
+        if path == "fused":
             plain = plain_tensor_types()
-            if not any(type(p) in plain and fused_eligible(p.device, p.dtype, auto=True) for p in params):
+            # fused=None: the kernel has to take at least one tensor; either way it has to work.
+            idle = not group["fused"] and not any(
+                type(p) in plain and fused_eligible(p.device, p.dtype, auto=True) for p in params
+            )
+            if idle or not fused_kernels_available():
                 return "foreach" if _foreach_ok(params) else "single_tensor"
         return path
 
@@ -472,9 +475,9 @@ def _differentiable_step(group: dict[str, Any], *tensors: list[Tensor]) -> None:
 def _check_fused_supported(params: Iterable[Tensor]) -> None:
     for p in params:
         if not fused_supports(p):
-            from ._fused import fused_kernels_available, fused_supported_devices
+            from ._fused import fused_kernels_present, fused_supported_devices
 
-            if not fused_kernels_available():
+            if not fused_kernels_present():
                 raise ValueError(
                     f"fused=True needs torch's fused Adam kernels, which torch {torch.__version__} lacks; "
                     "pass fused=None to use the foreach step."

@@ -71,8 +71,10 @@ class DetectorConfig:
                 raise ValueError(f"{err} (or None: all elements)") from None
         for name in ("tol", "floor_factor"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
-                math.isfinite(value) and value > 0
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not (math.isfinite(value) and value > 0)
             ):
                 raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
         _integer("hold", self.hold, 1)
@@ -95,9 +97,7 @@ class DetectorConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def build(
-        cls, config: DetectorConfig | dict[str, Any] | None = None, **changes: Any
-    ) -> DetectorConfig:
+    def build(cls, config: DetectorConfig | dict[str, Any] | None = None, **changes: Any) -> DetectorConfig:
         """``config`` (a DetectorConfig, its ``as_dict()``, or ``None`` for the defaults) with ``changes``."""
         if config is None:
             base = cls()

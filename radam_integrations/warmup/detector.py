@@ -45,9 +45,10 @@ __all__ = ["GROUP_METRICS", "RUN_METRICS", "RUN_WORST", "UnsupportedOptimizerErr
 
 _STATE_VERSION = 2  # 2: float32 sample memory, column-wise bounded history
 _EXTRA = ("step_sum", "step_count")  # appended to the sums so the step survives the reduce
+#: Evaluations before the regular period: the adaptive learning rate moves fastest early.
 _EARLY = (1, 2, 4, 8)
 #: The evaluation period when the config leaves it to the adapter (``every=None``) and none chose.
-DEFAULT_EVERY = 10  # evaluations before the regular period: the adaptive lr moves fastest early
+DEFAULT_EVERY = 10
 
 
 @dataclass

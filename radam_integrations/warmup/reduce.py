@@ -17,19 +17,16 @@ from typing import Any
 import torch
 from torch import Tensor
 
+# How sharded state is recognised, and where DeepSpeed ZeRO keeps its layout: other libraries'
+# internals, in _compat (re-exported here, where the detector and the scripts import them).
+from .._compat.deepspeed import ZeroLayout as ZeroLayout
+from .._compat.deepspeed import is_zero_optimizer
+from .._compat.torch_distributed import flat_param_padding, is_dtensor, is_flat_param
+
 #: ``padding(group_index, tensor)``: the padding in a tensor's rank-local data, either as the number
 #: of trailing padding elements (``int``) or as the list of valid ``(start, length)`` ranges.
 Valid = int | list[tuple[int, int]]
 PaddingFn = Callable[[int, Tensor], Valid]
-
-
-def is_dtensor(t: Any) -> bool:
-    return type(t).__name__ == "DTensor" and hasattr(t, "to_local")
-
-
-def is_flat_param(t: Any) -> bool:
-    """FSDP1's ``FlatParameter`` (use_orig_params=False): a flat, padded local shard."""
-    return type(t).__name__ == "FlatParameter" or bool(getattr(t, "_is_flat_param", False))
 
 
 def local_flat(t: Tensor) -> Tensor:
@@ -41,53 +38,12 @@ def local_flat(t: Tensor) -> Tensor:
 
 def fsdp1_padding(_group_index: int, param: Tensor) -> int:
     """Trailing padding of an FSDP1 flat-parameter shard (0 for anything else)."""
-    if is_flat_param(param):
-        return int(getattr(param, "_shard_numel_padded", 0) or 0)
-    return 0
-
-
-class ZeroLayout:
-    """Where DeepSpeed ZeRO keeps the optimizer state, and which of its elements are padding.
-
-    * Stage 1/2 (``DeepSpeedZeroOptimizer``): the base optimizer's group ``i`` holds one flat
-      fp32 partition; ``groups_padding[i]`` zeros sit at its end (on the last rank).
-    * Stage 3 (``DeepSpeedZeroOptimizer_Stage3``): the state is keyed by the flat partitions
-      ``fp32_partitioned_groups_flat[s]`` of sub-groups ``s`` (mapped to base groups by
-      ``sub_group_to_group_id``), and the base groups' ``params`` lists are empty outside
-      ``step()``. Each parameter's slice of a sub-group is padded at its own end
-      (``groups_padding[s]`` per parameter, slice sizes from ``fp16_partitioned_groups[s]``).
-    """
-
-    def __init__(self, zero_optimizer: Any) -> None:
-        self.zero = zero_optimizer
-        self.stage3 = hasattr(zero_optimizer, "fp32_partitioned_groups_flat")
-
-    def group_tensors(self, group_index: int, group: dict[str, Any]) -> list[Tensor]:
-        if not self.stage3:
-            return list(group["params"])
-        to_group = getattr(self.zero, "sub_group_to_group_id", {})
-        return [
-            flat
-            for sub, flat in enumerate(self.zero.fp32_partitioned_groups_flat)
-            if int(to_group.get(sub, to_group.get(str(sub), 0))) == group_index
-        ]
-
-    def padding(self, group_index: int, tensor: Tensor) -> Valid:
-        paddings = self.zero.groups_padding
-        if not self.stage3:
-            return int(paddings[group_index]) if group_index < len(paddings) else 0
-        sub = next(i for i, flat in enumerate(self.zero.fp32_partitioned_groups_flat) if flat is tensor)
-        ranges, offset = [], 0
-        for part, pad in zip(self.zero.fp16_partitioned_groups[sub], paddings[sub]):
-            n = part.numel()
-            ranges.append((offset, n - int(pad)))
-            offset += n
-        return ranges
+    return flat_param_padding(param)
 
 
 def state_is_sharded(optimizer: torch.optim.Optimizer, wrapper: Any = None) -> bool:
     """Whether each rank holds only part of the optimizer state."""
-    if wrapper is not None and hasattr(wrapper, "groups_padding"):
+    if wrapper is not None and is_zero_optimizer(wrapper):
         return True  # DeepSpeed ZeRO
     for group in optimizer.param_groups:
         for p in group["params"]:

@@ -12,6 +12,9 @@ from typing import Any
 
 import torch
 
+from .._compat.deepspeed import is_zero_optimizer
+from .._compat.wrappers import WRAPPER_ATTRIBUTES  # which attribute each library's wrapper uses
+
 __all__ = [
     "WRAPPER_ATTRIBUTES",
     "UnsupportedOptimizerError",
@@ -23,11 +26,6 @@ __all__ = [
 
 class UnsupportedOptimizerError(TypeError):
     """The optimizer keeps no Adam-style state (``exp_avg``, ``exp_avg_sq``, ``step``)."""
-
-
-#: Attributes through which optimizer wrappers expose what they wrap (Accelerate, Lightning,
-#: DeepSpeed ZeRO, timm's Lookahead), in the order they are tried.
-WRAPPER_ATTRIBUTES = ("optimizer", "_optimizer", "base_optimizer", "_base_optimizer")
 
 
 def wrapper_chain(optimizer: Any) -> list[Any]:
@@ -57,7 +55,7 @@ def unwrap_optimizer(optimizer: Any) -> tuple[torch.optim.Optimizer, Any]:
         UnsupportedOptimizerError: what is at the bottom is no torch optimizer.
     """
     chain = wrapper_chain(optimizer)
-    zero = next((o for o in chain if hasattr(o, "groups_padding")), None)
+    zero = next((o for o in chain if is_zero_optimizer(o)), None)
     current = chain[-1]
     if not (hasattr(current, "param_groups") and hasattr(current, "state")):
         raise UnsupportedOptimizerError(
