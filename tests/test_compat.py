@@ -29,7 +29,7 @@ from radam_integrations._compat import torch as torch_compat
 from radam_integrations._compat import torch_distributed as dist_compat
 from radam_integrations._compat import wrappers as wrappers_compat
 from radam_integrations.warmup import unwrap_optimizer
-from radam_integrations.warmup.detector import WRAPPER_ATTRIBUTES
+from radam_integrations.warmup.unwrap import WRAPPER_ATTRIBUTES
 
 from ._problems import flat_params, tiny_model, train
 

@@ -76,7 +76,7 @@ class DetectorConfig:
                 or not isinstance(value, (int, float))
                 or not (math.isfinite(value) and value > 0)
             ):
-                raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+                raise ValueError(f"{name} must be > 0 and finite, got {value!r}")
         _integer("hold", self.hold, 1)
         _integer("seed", self.seed, 0)
         if not isinstance(self.keep_history, bool):
