@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-all-dev
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint install clean transformers-4.57 test-deepspeed test-xla test-floors test-pythons
+.PHONY: demo test test-fast lint install clean transformers-4.57 test-deepspeed test-xla test-floors test-pythons
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,14 @@ $(HF457_STAMP): Makefile | $(BIN)/python
 
 transformers-4.57: $(HF457_STAMP)
 
+# The inner loop (about a minute): unit and property tests and doctests; no process launches, no
+# framework training loops (tests/conftest.py fails a test of this tier that does either).
+FAST_MARKERS := not slow and not distributed and not process and not fit
+
+test-fast: lint
+	RADAM_TEST_TIER=fast $(BIN)/python -m pytest -m "$(FAST_MARKERS)" $(PYTEST_ARGS)
+
+# Everything: the fast tier, framework fits, process launches, two-process runs, DeepSpeed.
 test: lint transformers-4.57
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory test-deepspeed

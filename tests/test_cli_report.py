@@ -68,6 +68,7 @@ def _write(name: str, text: str):
     return setup
 
 
+@pytest.mark.process
 @pytest.mark.parametrize(
     ("setup", "reason"),
     [

@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 FRAMEWORKS = [
     "transformers",
     "timm",
@@ -53,6 +55,7 @@ print(json.dumps({"elapsed": elapsed, "loaded": loaded, "first": theory.first_re
 """
 
 
+@pytest.mark.process
 def test_import_with_only_torch(subprocess_env: dict[str, str]) -> None:
     # numpy is blocked too: torch works without it, and so must we.
     out = subprocess.run(

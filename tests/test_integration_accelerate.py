@@ -513,6 +513,7 @@ def test_radam_kwargs_for_rejects_what_has_no_device() -> None:
         radam_kwargs_for(object())
 
 
+@pytest.mark.process
 def test_importing_the_module_does_not_import_accelerate(subprocess_env: dict[str, str]) -> None:
     probe = (
         "import sys, radam_integrations.integrations.accelerate as m; "

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from radam_integrations import RAdam, UnsupportedOptimizerError, theory
-from radam_integrations.warmup import GROUP_METRICS
+from radam_integrations.warmup import GROUP_METRICS, DetectorConfig
 
 lightning_mod = pytest.importorskip("radam_integrations.integrations.lightning")
 WarmupDetectorCallback = lightning_mod.WarmupDetectorCallback
@@ -98,6 +98,7 @@ def logged_steps(rows: list[dict[str, str]], key: str) -> list[int]:
 EVAL_STEPS = [1, 2, 4, 8, 10, 15, 20]  # every=5, max_steps=20
 
 
+@pytest.mark.fit
 @pytest.mark.parametrize(
     "pkg, optimizer",
     [
@@ -145,6 +146,7 @@ def test_fit_logs_documented_metrics_to_csv(pkg, optimizer, tmp_path, capsys):
     assert callback.summary() in capsys.readouterr().out
 
 
+@pytest.mark.fit
 @pytest.mark.parametrize("pkg", PACKAGES)
 def test_log_with_loggers_writes_one_row_per_evaluation(pkg, tmp_path):
     pl = package(pkg)
@@ -162,6 +164,7 @@ def test_log_with_loggers_writes_one_row_per_evaluation(pkg, tmp_path):
         assert (f"warmup/RAdam/pg0/{metric}" in rows[0]) == defined, metric
 
 
+@pytest.mark.fit
 @pytest.mark.parametrize("pkg", PACKAGES)
 def test_sgd_fails_with_a_clear_error(pkg, tmp_path):
     pl = package(pkg)
@@ -184,6 +187,7 @@ def test_load_state_dict_rejects_foreign_state():
         WarmupDetectorCallback().load_state_dict({"epoch": 3})
 
 
+@pytest.mark.fit
 def test_gradient_accumulation_counts_optimizer_steps(tmp_path):
     pl = package("lightning.pytorch")
     callback = WarmupDetectorCallback(
@@ -196,6 +200,7 @@ def test_gradient_accumulation_counts_optimizer_steps(tmp_path):
     assert logged_steps(rows, "warmup/RAdam/pg0/rho_t") == [1, 2, 4, 8]
 
 
+@pytest.mark.fit
 def test_log_every_n_steps_not_dividing_every_warns_and_drops_evaluations(tmp_path):
     pl = package("lightning.pytorch")
     callback = WarmupDetectorCallback(every=2, metrics=["rho_t"], save_history=False, print_summary=False)
@@ -207,6 +212,7 @@ def test_log_every_n_steps_not_dividing_every_warns_and_drops_evaluations(tmp_pa
     assert logged_steps(rows, "warmup/RAdam/pg0/rho_t") == [3, 7]  # steps 4 and 8
 
 
+@pytest.mark.fit
 def test_without_logger_no_warning_and_history_in_root_dir(tmp_path):
     pl = package("lightning.pytorch")
     callback = WarmupDetectorCallback(every=5, print_summary=False)
@@ -219,6 +225,7 @@ def test_without_logger_no_warning_and_history_in_root_dir(tmp_path):
     assert not any("/pg0/" in key for key in fit.callback_metrics)
 
 
+@pytest.mark.fit
 def test_two_optimizers_named_like_lr_monitor(tmp_path):
     pl = package("lightning.pytorch")
 
@@ -264,6 +271,7 @@ def _fit_steps(pl: Any, root: Path, steps: int, ckpt_path: str | None = None) ->
     return callback, checkpoint, model
 
 
+@pytest.mark.fit
 @pytest.mark.parametrize("pkg", PACKAGES)
 def test_resume_from_checkpoint_continues_the_detection(pkg, tmp_path):
     pl = package(pkg)
@@ -299,6 +307,7 @@ def test_factories_follow_the_environment_variable(monkeypatch):
     assert isinstance(fabric_callback, FabricWarmupDetectorCallback)
 
 
+@pytest.mark.fit
 def test_auto_attached_callback_yields_to_the_users_own(tmp_path, monkeypatch):
     pl = package("lightning.pytorch")
     monkeypatch.setenv(ENV_VAR, "1")
@@ -315,6 +324,7 @@ def test_auto_attached_callback_yields_to_the_users_own(tmp_path, monkeypatch):
     assert not any("auto_attached" in key for key in states)
 
 
+@pytest.mark.fit
 def test_auto_attached_callback_skips_sgd_with_a_warning(tmp_path, monkeypatch):
     pl = package("lightning.pytorch")
     monkeypatch.setenv(ENV_VAR, "1")  # a site-wide switch must not break runs it cannot monitor
@@ -324,6 +334,7 @@ def test_auto_attached_callback_skips_sgd_with_a_warning(tmp_path, monkeypatch):
     assert fit.global_step == 4
 
 
+@pytest.mark.fit
 def test_state_moves_between_auto_attached_and_explicit(tmp_path, monkeypatch):
     pl = package("lightning.pytorch")
     monkeypatch.setenv(ENV_VAR, "1")
@@ -551,6 +562,7 @@ def test_fabric_without_setup_warns_once_and_keeps_detecting():
     assert math.isfinite(callback.detectors[0].history[-1]["groups"]["pg0"]["rho_t"])
 
 
+@pytest.mark.process
 def test_importing_the_package_does_not_import_lightning(subprocess_env):
     code = (
         "import sys, radam_integrations, radam_integrations.integrations; "
@@ -568,6 +580,7 @@ def test_env_var_name_is_documented():
     assert ENV_VAR in (lightning_mod.__doc__ or "")
 
 
+@pytest.mark.fit
 def test_compact_metrics_by_default(tmp_path):
     pl = package("lightning.pytorch")
     callback = WarmupDetectorCallback(every=5, log_with="loggers", print_summary=False)
@@ -621,3 +634,37 @@ def test_lightning_cli_refuses_a_bare_radam_once_ours_is_imported(tmp_path, caps
     with pytest.raises(SystemExit):
         LightningCLI(Regression, args=["fit", "--optimizer", "RAdam"], save_config_callback=None, run=False)
     assert "Give the full class path" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("pkg", PACKAGES)
+def test_lightning_cli_builds_the_callbacks_from_flat_detector_options(pkg, tmp_path):
+    """A config file gives the detector options flat (`init_args: {every: 10}`); LightningCLI takes them."""
+    pl = package(pkg)
+    cli_module = importlib.import_module(f"{pkg}.cli")
+
+    class Regression(pl.LightningModule):
+        def __init__(self, hidden: int = 8) -> None:
+            super().__init__()
+            self.net = nn.Linear(8, hidden)
+
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "trainer:\n  callbacks:\n"
+        "    - class_path: radam_integrations.integrations.lightning.WarmupDetectorCallback\n"
+        "      init_args: {every: 7, tol: 0.2, metrics: all, plot: false}\n"
+    )
+    cli = cli_module.LightningCLI(
+        Regression, args=["--config", str(config), "--trainer.logger", "false"], run=False,
+        save_config_callback=None, trainer_defaults={"default_root_dir": str(tmp_path)},
+    )  # fmt: skip
+    (callback,) = [c for c in cli.trainer.callbacks if isinstance(c, WarmupDetectorCallback)]
+    assert callback.config == DetectorConfig(every=7, tol=0.2)
+    assert (callback.metrics, callback.plot) == ("all", False)
+
+    parser = cli_module.LightningArgumentParser()
+    parser.add_class_arguments(FabricWarmupDetectorCallback, "fabric_callback")
+    parsed = parser.parse_args(["--fabric_callback.hold", "2", "--fabric_callback.sample_size", "null"])
+    built = parser.instantiate_classes(parsed).fabric_callback
+    assert built.config == DetectorConfig(hold=2, sample_size=None)
+    with pytest.raises(SystemExit):  # a misspelt option is refused by the parser, before training
+        parser.parse_args(["--fabric_callback.evry", "5"])

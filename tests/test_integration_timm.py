@@ -81,6 +81,7 @@ def test_register_is_idempotent_and_reversible(caplog) -> None:
     assert "torchradam" not in list_optimizers()
 
 
+@pytest.mark.process
 def test_runner_registers_before_the_training_script(tmp_path) -> None:
     script = tmp_path / "train.py"
     script.write_text(

@@ -11,7 +11,6 @@ import itertools
 import json
 import math
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -285,6 +284,7 @@ def test_cli_parses_optim_radam(tmp_path: Path, capsys: pytest.CaptureFixture[st
         TrainingArguments(str(tmp_path), optim="radamx")
 
 
+@pytest.mark.process
 def test_training_args_bin_loads_where_registered(tmp_path: Path, subprocess_env: dict[str, str]) -> None:
     # What Trainer._save_checkpoint writes: the pickled TrainingArguments (optim is the enum member).
     path = tmp_path / "training_args.bin"
@@ -511,15 +511,18 @@ def test_callback_state_round_trips_through_json(uninterrupted: dict[str, Any]) 
     saved = json.loads((uninterrupted["out"] / "checkpoint-16" / "trainer_state.json").read_text())
     state = saved["stateful_callbacks"]["WarmupDetectorCallback"]
     assert state["args"] == {
-        "every": None,
-        "sample_size": 4096,
-        "tol": 100.0,
-        "hold": 3,
-        "floor_factor": 1.5,
-        "seed": 0,
+        "config": {
+            "every": None,
+            "sample_size": 4096,
+            "tol": 100.0,
+            "hold": 3,
+            "floor_factor": 1.5,
+            "seed": 0,
+            "keep_history": True,
+            "history_limit": 128,
+        },
         "name": None,
         "sharded": None,
-        "keep_history": True,
         "metrics": "compact",
         "save_history": True,
         "plot": None,
@@ -529,9 +532,13 @@ def test_callback_state_round_trips_through_json(uninterrupted: dict[str, Any]) 
     assert same(restored.state(), state)
     assert same(restored.detector_state, uninterrupted["detector"])
     assert WarmupDetectorCallback().state() == {
-        "args": {**state["args"], "tol": 0.1},
+        "args": {**state["args"], "config": {**state["args"]["config"], "tol": 0.1}},
         "attributes": {"detector_state": None},
     }
+    # Checkpoints of 0.1 stored the options flat; the Trainer rebuilds the callback from them.
+    flat = {**state["args"]["config"], **{k: v for k, v in state["args"].items() if k != "config"}}
+    del flat["history_limit"]  # not an option then
+    assert WarmupDetectorCallback(**flat).state()["args"] == state["args"]
 
 
 def _strict_json(path: Path) -> Any:
@@ -625,41 +632,22 @@ def test_summary_is_not_printed_onto_the_progress_bar(tmp_path: Path, subprocess
 
 
 # ---------------------------------------------------------------------- transformers 4.57
-def _side_install_pins() -> list[str]:
-    """The pins of the Makefile's transformers-4.57 target (one source of truth)."""
-    text = (ROOT / "Makefile").read_text()
-    match = re.search(r"^HF457_PINS\s*:=\s*(.+)$", text, re.MULTILINE)
-    assert match, "Makefile has no HF457_PINS line"
-    return match.group(1).split()
+def _side_install() -> Path:
+    """The transformers 4.57.6 side install that `make transformers-4.57` (a `make test` step) builds.
 
-
-def _ensure_side_install() -> Path:
-    pins = _side_install_pins()
-    stamp = SIDE_DIR / ".installed"
-    if stamp.is_file() and stamp.read_text().split() == pins:
-        return SIDE_DIR
-    # Not installed by `make` (pytest run directly): install the same way, into a fresh folder.
-    tmp = SIDE_DIR.with_name(f"{SIDE_DIR.name}.tmp{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    cmd = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    out = subprocess.run(
-        [*cmd, "--target", str(tmp), "--no-deps", *pins], capture_output=True, text=True, timeout=600
-    )
-    if out.returncode != 0:
-        shutil.rmtree(tmp, ignore_errors=True)
-        pytest.skip(
-            "transformers 4.57.6 side install failed (run `make transformers-4.57` with a package "
-            f"registry reachable): {out.stderr.strip()[-500:]}"
-        )
-    (tmp / ".installed").write_text(" ".join(pins) + "\n")
-    shutil.rmtree(SIDE_DIR, ignore_errors=True)
-    os.replace(tmp, SIDE_DIR)
+    Installing is the Makefile's job, not a test's: without it, fail under CI and skip elsewhere.
+    """
+    if not (SIDE_DIR / ".installed").is_file():
+        message = f"no transformers 4.57 side install in {SIDE_DIR}: run `make transformers-4.57`"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(message)
+        pytest.skip(message)
     return SIDE_DIR
 
 
 @pytest.mark.slow
 def test_transformers_4_57(tmp_path: Path, subprocess_env: dict[str, str]) -> None:
-    side = _ensure_side_install()
+    side = _side_install()
     env = dict(subprocess_env)
     env["PYTHONPATH"] = os.pathsep.join([str(side), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     env["HF_HUB_OFFLINE"] = "1"

@@ -1,7 +1,7 @@
 """Where optimizer wrappers keep the optimizer they wrap: one row per library.
 
 The warmup detector reads the state of the optimizer that steps, so it follows each wrapper to
-what it wraps (``warmup.detector.wrapper_chain``). torch has no protocol for this (an
+what it wraps (``warmup.unwrap.wrapper_chain``). torch has no protocol for this (an
 ``Optimizer`` has no notion of an inner optimizer), so the attribute names are each library's
 own. An attribute is followed only when it holds something with ``param_groups``, so a wrapper
 that uses the same name for something else is not followed. The order of

@@ -39,6 +39,7 @@ from ..warmup import (
     unwrap_optimizer,
 )
 from ..warmup.autodetect import current_session
+from ..warmup.config import lists_config_fields
 from ..warmup.detector import DEFAULT_EVERY
 from ..warmup.outputs import HISTORY_FILE, summary_text, write_outputs
 
@@ -211,6 +212,11 @@ class _DetectorViews:
     _set: _DetectorSet
 
     @property
+    def config(self) -> DetectorConfig:
+        """The options every detector of this callback is built with."""
+        return self._set.config
+
+    @property
     def detectors(self) -> list[WarmupDetector]:
         """The detectors, one per optimizer (Trainer: ``trainer.optimizers`` order; Fabric: first step)."""
         return list(self._set.detectors)
@@ -225,6 +231,7 @@ class _DetectorViews:
         return self._set.summary()
 
 
+@lists_config_fields()
 class WarmupDetectorCallback(_DetectorViews, *_TRAINER_CALLBACK_BASES):  # type: ignore[misc]
     r"""Logs how Adam's adaptive learning rate settles, and when warmup stops mattering.
 
@@ -456,6 +463,7 @@ class WarmupDetectorCallback(_DetectorViews, *_TRAINER_CALLBACK_BASES):  # type:
             self.load_state_dict(copy.deepcopy(states[other]))
 
 
+@lists_config_fields()
 class FabricWarmupDetectorCallback(_DetectorViews):
     r"""The warmup detector for a Lightning Fabric training loop.
 

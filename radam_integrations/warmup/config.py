@@ -17,11 +17,16 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
+import typing
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-__all__ = ["DetectorConfig"]
+__all__ = ["DetectorConfig", "lists_config_fields"]
+
+_T = TypeVar("_T", bound=type)
 
 
 def _integer(name: str, value: Any, minimum: int) -> None:
@@ -110,3 +115,38 @@ class DetectorConfig:
                 f"config must be a DetectorConfig or a dict of its fields, got {type(config).__name__}"
             )
         return base.replace(**changes)
+
+
+def lists_config_fields(**defaults: Any) -> Callable[[_T], _T]:
+    """Class decorator: ``cls.__init__``'s signature lists :class:`DetectorConfig`'s fields.
+
+    The constructors take the fields through ``**options``; config-file front ends (LightningCLI
+    and jsonargparse: ``init_args: {every: 10}``), ``help()`` and IDEs read the signature, so it
+    names each field with its type and default (``defaults`` where the adapter's differs) in
+    place of ``**options``. ``config`` is left out of the advertised signature: those front ends
+    pass every listed default explicitly, which would silently override a ``config`` given
+    beside them. In Python, ``config=`` still works.
+    """
+    hints = typing.get_type_hints(DetectorConfig)
+
+    def decorate(cls: _T) -> _T:
+        init = cls.__init__
+        signature = inspect.signature(init)
+        kept = [
+            p for p in signature.parameters.values() if p.kind is not p.VAR_KEYWORD and p.name != "config"
+        ]
+        taken = {p.name for p in kept}
+        fields = [
+            inspect.Parameter(
+                f.name,
+                inspect.Parameter.KEYWORD_ONLY,
+                default=defaults.get(f.name, f.default),
+                annotation=hints[f.name],
+            )
+            for f in dataclasses.fields(DetectorConfig)
+            if f.name not in taken
+        ]
+        init.__signature__ = signature.replace(parameters=[*kept, *fields])  # type: ignore[attr-defined]
+        return cls
+
+    return decorate
