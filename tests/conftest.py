@@ -3,7 +3,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,32 +20,50 @@ _FITS = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _fast_tier_guard(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """In ``make test-fast``, fail a test that launches a process or fits a framework.
+#: Doctests that run a framework's training loop (doctests cannot carry markers themselves).
+_FIT_DOCTESTS = {"radam_integrations.integrations.lightning.WarmupDetectorCallback"}
 
-    The fast tier selects by marker (``-m "not slow and not distributed and not process and not
-    fit"``); this guard keeps the markers honest, so the tier stays the inner loop it claims to be.
+_current_test = ["(collection)"]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if isinstance(item, pytest.DoctestItem) and item.name in _FIT_DOCTESTS:
+            item.add_marker(pytest.mark.fit)
+
+
+def _refuse(what: str, marker: str):
+    def refused(*args: object, **kwargs: object) -> None:
+        message = f"{_current_test[0]} {what}: mark it @pytest.mark.{marker} (not in make test-fast)"
+        pytest.fail(message, pytrace=False)
+
+    return refused
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """In ``make test-fast``, fail a test that launches a process or runs a framework's training loop.
+
+    The tier selects by marker (``-m "not slow and not distributed and not process and not
+    fit"``); this guard keeps the markers honest, so the tier stays the inner loop it claims to
+    be. It runs before each test's fixtures (any scope) and stays installed from the first test
+    on; collection, which imports libraries that may probe the system, is left alone.
     """
+    _current_test[0] = item.nodeid
     if not FAST_TIER:
-        yield
         return
-    nodeid = request.node.nodeid
-
-    def refuse(what: str, marker: str):
-        def refused(*args: object, **kwargs: object) -> None:
-            message = f"{nodeid} {what}: mark it @pytest.mark.{marker} (not in make test-fast)"
-            pytest.fail(message, pytrace=False)
-
-        return refused
-
-    monkeypatch.setattr(subprocess.Popen, "__init__", refuse("launches a process", "process"))
+    if not getattr(subprocess.Popen.__init__, "_fast_tier_refusal", False):
+        refusal = _refuse("launches a process", "process")
+        refusal._fast_tier_refusal = True  # type: ignore[attr-defined]
+        subprocess.Popen.__init__ = refusal  # type: ignore[method-assign]
     for module_name, (cls_name, methods) in _FITS.items():
         module = sys.modules.get(module_name)
         cls = getattr(module, cls_name, None) if module is not None else None
         for method in methods if cls is not None else ():
-            monkeypatch.setattr(cls, method, refuse(f"runs {module_name}.{cls_name}.{method}", "fit"))
-    yield
+            if not getattr(getattr(cls, method), "_fast_tier_refusal", False):
+                refusal = _refuse(f"runs {module_name}.{cls_name}.{method}", "fit")
+                refusal._fast_tier_refusal = True  # type: ignore[attr-defined]
+                setattr(cls, method, refusal)
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from radam_integrations import WarmupDetector
 from radam_integrations.cli import main
 
-from ._problems import tiny_model, train
+from .helpers.problems import tiny_model, train
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ from radam_integrations._compat import wrappers as wrappers_compat
 from radam_integrations.warmup import unwrap_optimizer
 from radam_integrations.warmup.unwrap import WRAPPER_ATTRIBUTES
 
-from ._problems import flat_params, tiny_model, train
+from .helpers.problems import flat_params, tiny_model, train
 
 
 def installed(module: str) -> bool:

@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.deepspeed, pytest.mark.distributed, pytest.mark.slow]
 def test_zero_trains_client_radam_and_detector_counts_padding_out(repo_root, tmp_path, subprocess_env, stage):
     launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
     proc = subprocess.run(
-        [*launcher, "-m", "tests.distributed.deepspeed_script", str(stage), str(tmp_path)],
+        [*launcher, "-m", "tests.scripts.distributed.deepspeed_script", str(stage), str(tmp_path)],
         cwd=repo_root, env=subprocess_env, capture_output=True, text=True, timeout=900,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-6000:]

@@ -26,7 +26,8 @@ FSDP2_ON_CPU = pytest.mark.skipif(
 def torchrun(repo_root: Path, script: str, args: list[str], env: dict[str, str], timeout: int = 600) -> None:
     launcher = shutil.which("torchrun", path=str(Path(sys.executable).parent)) or "torchrun"
     proc = subprocess.run(
-        [launcher, "--standalone", "--nproc_per_node", "2", "-m", f"tests.distributed.{script}", *args],
+        [launcher, "--standalone", "--nproc_per_node", "2", "-m", f"tests.scripts.distributed.{script}",
+         *args],
         cwd=repo_root, env=env, capture_output=True, text=True, timeout=timeout,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-8000:]

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from radam_integrations import RAdam, WarmupDetector
 from radam_integrations.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 
-from ._problems import flat_params, tiny_model, train
+from .helpers.problems import flat_params, tiny_model, train
 
 PATHS = {"fused": {"fused": True}, "foreach": {"foreach": True}, "single": {"foreach": False}}
 

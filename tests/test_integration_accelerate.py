@@ -10,7 +10,7 @@ DeepSpeed is not installed here. What the DeepSpeed checks are tested on:
   name). That covers our detection and messages, not DeepSpeed's or Accelerate's swap itself: a run
   with DeepSpeed installed is a separate target.
 
-This file is also the worker of the two-process test: ``accelerate launch ... this_file.py OUT_DIR``.
+The two-process test launches tests/scripts/accelerate_worker.py.
 """
 
 from __future__ import annotations
@@ -18,10 +18,8 @@ from __future__ import annotations
 import copy
 import json
 import math
-import os
 import subprocess
 import sys
-import warnings
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -48,8 +46,14 @@ from radam_integrations.integrations.accelerate import (
 )
 from radam_integrations.optim._fused import fused_kernels_available
 
+from .helpers.accelerate_loop import BETAS
+from .helpers.accelerate_loop import batch as _batch
+from .helpers.accelerate_loop import model as _model
+from .helpers.accelerate_loop import train as _train
+from .helpers.compare import same
+
 ROOT = Path(__file__).resolve().parents[1]
-BETAS = (0.9, 0.99)
+WORKER = ROOT / "tests" / "scripts" / "accelerate_worker.py"
 
 
 # ---------------------------------------------------------------------- shared pieces
@@ -84,69 +88,6 @@ class ListTracker(GeneralTracker):
         self.logged.append((dict(values), step))
 
 
-class FileTracker(GeneralTracker):
-    """Appends each ``accelerator.log`` call to a JSON-lines file (for the two-process worker)."""
-
-    name = "file"
-    requires_logging_directory = False
-
-    def __init__(self, path: Path) -> None:
-        super().__init__()
-        self.path = path
-
-    @property
-    def tracker(self) -> Path:
-        return self.path
-
-    def log(self, values: dict, step: int | None = None, **kwargs: Any) -> None:
-        with self.path.open("a") as fh:
-            fh.write(json.dumps({"step": step, "values": values}) + "\n")
-
-
-def _model(seed: int = 0) -> torch.nn.Module:
-    torch.manual_seed(seed)
-    return torch.nn.Sequential(torch.nn.Linear(8, 32), torch.nn.Tanh(), torch.nn.Linear(32, 4))
-
-
-def _batch(step: int, size: int = 32) -> tuple[torch.Tensor, torch.Tensor]:
-    gen = torch.Generator().manual_seed(1000 + step)
-    return torch.randn(size, 8, generator=gen), torch.randn(size, 4, generator=gen)
-
-
-def _train(
-    model: torch.nn.Module,
-    optimizer: Any,
-    update: Any,
-    steps: range,
-    *,
-    backward: Any = None,
-    rows: slice = slice(None),
-) -> dict[int, dict[str, float]]:
-    """Steps over the fixed batches (``rows`` of each); ``update()`` after each; the metrics it returned."""
-    got = {}
-    for step in steps:
-        x, y = _batch(step)
-        loss = ((model(x[rows]) - y[rows]) ** 2).mean()
-        (backward or torch.Tensor.backward)(loss)
-        optimizer.step()
-        optimizer.zero_grad()
-        metrics = update()
-        if metrics is not None:
-            got[step] = metrics
-    return got
-
-
-def _same(a: Any, b: Any) -> bool:
-    """Equality that treats NaN as equal to NaN (the detector reports NaN where a metric is undefined)."""
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
-    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
-        return True
-    return a == b
-
-
 def _close(a: dict[str, float], b: dict[str, float], rel: float) -> list[str]:
     """Keys whose values differ by more than ``rel`` (relative; NaN equals NaN, inf equals inf)."""
     assert a.keys() == b.keys()
@@ -177,11 +118,11 @@ def test_update_logs_each_evaluation_through_accelerator_log() -> None:
     expected = _train(twin, twin_opt, plain.update, range(1, 31))
 
     assert sorted(got) == [1, 2, 4, 8, 10, 15, 20, 25, 30]
-    assert _same(got, expected)
+    assert same(got, expected)
     assert [step for _, step in tracker.logged] == sorted(got)  # at the optimizer's step count
     # metrics="all": every defined value (NaN/inf, undefined so far, are not sent to trackers)
     finite = {s: {k: v for k, v in m.items() if math.isfinite(v)} for s, m in got.items()}
-    assert all(_same(values, finite[step]) for values, step in tracker.logged)
+    assert all(same(values, finite[step]) for values, step in tracker.logged)
     assert "warmup/RAdam/pg0/r_t" in tracker.logged[-1][0]
     assert helper.evaluations == 9 and helper.optimizer_step == 30
     assert helper.history == plain.history
@@ -241,7 +182,7 @@ def test_raw_optimizer_given_before_prepare_is_followed_after_prepare() -> None:
 
     def both() -> dict[str, float] | None:
         a, b = early.update(), late.update()
-        assert _same(a, b)
+        assert same(a, b)
         return a
 
     got = _train(model, prepared, both, range(1, 21), backward=accelerator.backward)
@@ -286,11 +227,11 @@ def test_save_state_load_state_continue_the_detection_exactly(tmp_path: Path) ->
 
     settled_at_save, evaluations_at_save, _ = straight["saved"]
     assert settled_at_save is None and evaluations_at_save == 24  # steps 1, 2, 4, 8, 10, 12, ..., 48
-    assert _same(resumed["loaded"], straight["saved"])  # settled step, evaluations, history
-    assert _same(resumed["after"], straight["after"])  # the continuation, metric by metric
+    assert same(resumed["loaded"], straight["saved"])  # settled step, evaluations, history
+    assert same(resumed["after"], straight["after"])  # the continuation, metric by metric
     assert "warmup/RAdam/pg0/drift_mean" in resumed["after"][50]
     assert not math.isnan(resumed["after"][50]["warmup/RAdam/pg0/drift_mean"])  # sample memory came back
-    assert _same(resumed["final"], straight["final"])
+    assert same(resumed["final"], straight["final"])
     assert straight["final"][0] == 46  # the streak begun before the checkpoint completed after it
     assert torch.equal(resumed["params"], straight["params"])
 
@@ -303,7 +244,7 @@ def test_checkpoint_file_is_plain_json_safe_data(tmp_path: Path) -> None:
     _train(model, optimizer, helper.update, range(1, 11), backward=accelerator.backward)
     accelerator.save_state(str(tmp_path))
     saved = torch.load(tmp_path / "custom_checkpoint_0.pkl", weights_only=True)  # builtins only
-    assert _same(json.loads(json.dumps(saved)), saved)
+    assert same(json.loads(json.dumps(saved)), saved)
     assert saved["evaluations"] == helper.evaluations == 5  # steps 1, 2, 4, 8, 10
     assert saved["per_rank_prev_logpsi"] is None  # one process: nothing to gather
 
@@ -542,7 +483,7 @@ def test_two_processes_log_once_match_one_process_and_restore_each_ranks_memory(
     env = {**subprocess_env, "ACCELERATE_USE_CPU": "1", "HF_HOME": str(tmp_path / "hf")}  # no user config
     command = [
         str(launcher), "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
-        "--mixed_precision", "no", "--dynamo_backend", "no", __file__, str(tmp_path),
+        "--mixed_precision", "no", "--dynamo_backend", "no", str(WORKER), str(tmp_path),
     ]  # fmt: skip
     out = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-5000:]
@@ -553,7 +494,7 @@ def test_two_processes_log_once_match_one_process_and_restore_each_ranks_memory(
 
     # DDP: both ranks compute the same metrics, equal to one process on the whole global batch.
     returned = [{int(k): v for k, v in r["returned"].items()} for r in ranks]
-    assert _same(returned[0], returned[1])
+    assert same(returned[0], returned[1])
     model = _model()
     optimizer = RAdam(model.parameters(), lr=1e-2, betas=BETAS)
     single = _train(model, optimizer, WarmupDetector(optimizer, every=2).update, range(1, 21))
@@ -565,80 +506,13 @@ def test_two_processes_log_once_match_one_process_and_restore_each_ranks_memory(
     lines = [json.loads(x) for x in (tmp_path / "log_rank0.jsonl").read_text().splitlines()]
     assert [x["step"] for x in lines] == sorted(returned[0])
     for x in lines:  # metrics="all": every defined value (undefined ones are not sent to trackers)
-        assert _same(x["values"], {k: v for k, v in returned[0][x["step"]].items() if math.isfinite(v)})
+        assert same(x["values"], {k: v for k, v in returned[0][x["step"]].items() if math.isfinite(v)})
     assert not (tmp_path / "log_rank1.jsonl").exists()
 
     # Sharded state through save_state/load_state: rank 0's file carried rank 1's own sample memory.
     assert ranks[0]["memory_at_save"] != ranks[1]["memory_at_save"]
     for result in ranks:
         assert result["memory_after_load"] == result["memory_at_save"]
-        assert _same(result["resumed"], result["uninterrupted"])
+        assert same(result["resumed"], result["uninterrupted"])
         assert len(result["resumed"]) == 5
         assert all(not math.isnan(m["warmup/RAdam/pg0/drift_mean"]) for m in result["resumed"].values())
-
-
-def _worker(out_dir: Path) -> None:
-    """Runs in each of the two processes started by the test above."""
-    import torch.distributed as dist
-
-    rank = int(os.environ["RANK"])
-    accelerator = Accelerator(log_with=[FileTracker(out_dir / f"log_rank{rank}.jsonl")])
-    accelerator.init_trackers("worker")
-    result: dict[str, Any] = {
-        "rank": accelerator.process_index,
-        "world_size": accelerator.num_processes,
-        "backend": dist.get_backend() if dist.is_initialized() else None,
-        "distributed_type": accelerator.distributed_type.value,
-    }
-
-    # DDP: each rank gets its half of the global batch; the helper is given the raw optimizer before prepare.
-    model = _model()
-    raw = RAdam(model.parameters(), lr=1e-2, betas=BETAS)
-    helper = AccelerateWarmupDetector(accelerator, raw, every=2, metrics="all")
-    model, optimizer = accelerator.prepare(model, raw)
-    half = slice(16 * rank, 16 * (rank + 1))
-    returned = _train(model, optimizer, helper.update, range(1, 21), backward=accelerator.backward, rows=half)
-    result["returned"] = returned
-
-    # Sharded: each rank owns a different tensor (as with ZeRO or FSDP), summed over ranks by the detector.
-    def steps(param: torch.nn.Parameter, opt: RAdam, det: AccelerateWarmupDetector, span: range) -> dict:
-        got = {}
-        for step in span:
-            gen = torch.Generator().manual_seed(10_000 * rank + step)
-            param.grad = (1.0 + rank) * torch.randn(param.shape, generator=gen)
-            opt.step()
-            metrics = det.update()
-            if metrics is not None:
-                got[step] = metrics
-        return got
-
-    saver = Accelerator()  # a second Accelerator object: its own registered objects, the same processes
-    torch.manual_seed(100 + rank)
-    param = torch.nn.Parameter(torch.randn(600))
-    opt = RAdam([param], lr=1e-2, betas=BETAS)
-    det = AccelerateWarmupDetector(saver, opt, every=2, sharded=True, sample_size=256)
-    steps(param, opt, det, range(1, 11))
-    ckpt = out_dir / "sharded_ckpt"
-    saver.save_state(str(ckpt))  # every rank's state_dict() (a gather); rank 0 writes it
-    result["memory_at_save"] = det.detector.state_dict()["groups"]
-    snapshot = (param.detach().clone(), copy.deepcopy(opt.state_dict()))
-    result["uninterrupted"] = steps(param, opt, det, range(11, 21))
-    saver.wait_for_everyone()
-
-    loader = Accelerator()
-    param2 = torch.nn.Parameter(snapshot[0].clone())
-    opt2 = RAdam([param2], lr=1e-2, betas=BETAS)
-    opt2.load_state_dict(snapshot[1])
-    det2 = AccelerateWarmupDetector(loader, opt2, every=2, sharded=True, sample_size=256)
-    loader.load_state(str(ckpt))  # every rank reads rank 0's file and takes its own part
-    result["memory_after_load"] = det2.detector.state_dict()["groups"]
-    result["resumed"] = steps(param2, opt2, det2, range(11, 21))
-
-    (out_dir / f"result_rank{rank}.json").write_text(json.dumps(result))
-    accelerator.wait_for_everyone()  # no rank tears the process group down while another still uses it
-    accelerator.end_training()
-
-
-if __name__ == "__main__":
-    warnings.simplefilter("ignore", UserWarning)
-    _worker(Path(sys.argv[1]))

@@ -21,6 +21,8 @@ from torch import nn
 from radam_integrations import RAdam, UnsupportedOptimizerError, theory
 from radam_integrations.warmup import GROUP_METRICS, DetectorConfig
 
+from .helpers.compare import same
+
 lightning_mod = pytest.importorskip("radam_integrations.integrations.lightning")
 WarmupDetectorCallback = lightning_mod.WarmupDetectorCallback
 FabricWarmupDetectorCallback = lightning_mod.FabricWarmupDetectorCallback
@@ -83,11 +85,6 @@ def trainer(pl: Any, tmp_path: Path, callbacks: list[Any], **kwargs: Any) -> Any
 def read_metrics(path: Path) -> list[dict[str, str]]:
     with path.open() as fh:
         return list(csv.DictReader(fh))
-
-
-def same(a: Any, b: Any) -> bool:
-    """Equal, NaN included (the history holds NaN before the first drift is known)."""
-    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
 
 
 def logged_steps(rows: list[dict[str, str]], key: str) -> list[int]:

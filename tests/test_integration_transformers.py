@@ -44,11 +44,13 @@ from radam_integrations.integrations.transformers import (
     register,
 )
 
+from .helpers.compare import same, strict_json
+
 register()
 
 ROOT = Path(__file__).resolve().parents[1]
 SIDE_DIR = ROOT / ".cache" / "transformers-4.57"
-PROBE = Path(__file__).with_name("_hf_457_probe.py")
+PROBE = Path(__file__).parent / "scripts" / "hf_457_probe.py"
 PG0, PG1 = "warmup/RAdam/pg0", "warmup/RAdam/pg1"
 
 
@@ -110,17 +112,6 @@ def detector_callback(trainer: Trainer) -> WarmupDetectorCallback:
 
 def warmup_keys(entry: dict[str, Any]) -> set[str]:
     return {k for k in entry if k.startswith("warmup/")}
-
-
-def same(a: Any, b: Any) -> bool:
-    """Equality where NaN equals NaN (detector histories hold NaN for undefined values)."""
-    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
-        return True
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
-    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
-    return a == b
 
 
 # ---------------------------------------------------------------------- registration
@@ -541,22 +532,13 @@ def test_callback_state_round_trips_through_json(uninterrupted: dict[str, Any]) 
     assert WarmupDetectorCallback(**flat).state()["args"] == state["args"]
 
 
-def _strict_json(path: Path) -> Any:
-    """Parse as strict JSON (NaN/Infinity rejected, as JSON.parse does)."""
-
-    def refuse(token: str) -> None:
-        raise ValueError(f"{path}: non-standard JSON constant {token}")
-
-    return json.loads(path.read_text(), parse_constant=refuse)
-
-
 @pytest.mark.slow
 def test_resume_from_a_checkpoint_saved_without_the_callback(tmp_path: Path) -> None:
     """Adding the callback on resume used to train and then fail at the next save (KeyError)."""
     first = Trainer(tiny_gpt2(), _resume_args(tmp_path), train_dataset=TokenIds())
     first.train()
     checkpoint = tmp_path / f"checkpoint-{CHECKPOINT}"
-    saved_without = _strict_json(checkpoint / "trainer_state.json")["stateful_callbacks"]
+    saved_without = strict_json(checkpoint / "trainer_state.json")["stateful_callbacks"]
     assert "WarmupDetectorCallback" not in saved_without
     out = tmp_path / "resumed"
     resumed = Trainer(
@@ -566,7 +548,7 @@ def test_resume_from_a_checkpoint_saved_without_the_callback(tmp_path: Path) -> 
         callbacks=[WarmupDetectorCallback(save_history=False, print_summary=False)],
     )
     resumed.train(resume_from_checkpoint=str(checkpoint))
-    state = _strict_json(out / f"checkpoint-{2 * CHECKPOINT}" / "trainer_state.json")
+    state = strict_json(out / f"checkpoint-{2 * CHECKPOINT}" / "trainer_state.json")
     saved = state["stateful_callbacks"]["WarmupDetectorCallback"]["attributes"]["detector_state"]
     assert saved["last_step"] == 2 * CHECKPOINT and saved["evaluations"] > 0
 
@@ -576,7 +558,7 @@ def test_trainer_state_json_is_strict_and_the_detector_state_is_bounded(
     uninterrupted: dict[str, Any],
 ) -> None:
     path = uninterrupted["out"] / "checkpoint-16" / "trainer_state.json"
-    state = _strict_json(path)  # NaN/Infinity used to be written here
+    state = strict_json(path)  # NaN/Infinity used to be written here
     detector = json.dumps(state["stateful_callbacks"]["WarmupDetectorCallback"], separators=(",", ":"))
     # tiny GPT-2, 2 groups, 8 evaluations: sample memory + history, not a copy of the model
     assert len(detector) < 40_000, len(detector)

@@ -8,7 +8,7 @@ import torch._dynamo
 
 from radam_integrations import RAdam
 
-from ._problems import flat_params, tiny_model, train
+from .helpers.problems import flat_params, tiny_model, train
 
 
 @pytest.mark.parametrize("foreach", [False, True])

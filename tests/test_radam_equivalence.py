@@ -10,7 +10,7 @@ from torch import nn
 
 from radam_integrations import RAdam
 
-from ._problems import flat_params, param_groups, tiny_model, train
+from .helpers.problems import flat_params, param_groups, tiny_model, train
 
 TIGHT = {"rtol": 1e-12, "atol": 1e-12}
 

@@ -9,8 +9,8 @@ import torch
 
 from radam_integrations import RAdam
 
-from ._problems import flat_params, param_groups, tiny_model, train
-from .reference import ReferenceRAdam
+from .helpers.problems import flat_params, param_groups, tiny_model, train
+from .helpers.reference import ReferenceRAdam
 
 
 class KernelCounter:

@@ -9,7 +9,7 @@ import torch
 
 from radam_integrations import RAdam
 
-from ._problems import flat_params, tiny_model, train
+from .helpers.problems import flat_params, tiny_model, train
 
 TIGHT = {"rtol": 1e-12, "atol": 1e-12}
 TORCH_GROUP_KEYS = {

@@ -10,7 +10,7 @@ import torch
 
 from radam_integrations import RAdam, theory
 
-from .reference import ReferenceRAdam
+from .helpers.reference import ReferenceRAdam
 
 CONFIGS = [
     {},

@@ -19,6 +19,8 @@ import pytest
 
 pytest.importorskip("accelerate")
 
+from .helpers.compare import same
+
 ROOT = Path(__file__).resolve().parents[1]
 RECIPE = ROOT / "recipes" / "accelerate_loop.py"
 # Small and quick: 16 batches per epoch, so 60 steps cross epochs and a resume at 30 skips batches.
@@ -79,22 +81,13 @@ def _history(out_dir: Path) -> list[dict[str, Any]]:
     return json.loads((out_dir / "warmup_history.json").read_text())["records"]
 
 
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
-    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
-        return True
-    return a == b
-
-
 @pytest.fixture(scope="module")
 def single_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     out_dir = tmp_path_factory.mktemp("accelerate_single") / "run"
     return out_dir, _single(out_dir, 60)
 
 
+@pytest.mark.process
 def test_recipe_single_process(single_run: tuple[Path, str]) -> None:
     out_dir, stdout = single_run
     assert _fields(stdout, "world_size") == {
@@ -116,23 +109,13 @@ def test_recipe_single_process(single_run: tuple[Path, str]) -> None:
 
 @pytest.mark.slow
 @pytest.mark.distributed
-def test_recipe_two_cpu_processes_match_one_process_and_resume(
-    single_run: tuple[Path, str], tmp_path: Path
-) -> None:
+def test_recipe_two_cpu_processes_match_one_process(single_run: tuple[Path, str], tmp_path: Path) -> None:
+    """Two-process resume is proved in test_integration_accelerate (each rank's own sample memory)."""
     single_dir, single_out = single_run
     full_out = _two_processes(tmp_path / "full", 60)
-    half_out = _two_processes(tmp_path / "half", 30)
-    resumed_out = _two_processes(
-        tmp_path / "resumed", 60, "--resume-from", str(tmp_path / "half" / "checkpoint")
-    )
-    for stdout in (full_out, half_out, resumed_out):
-        header = _fields(stdout, "world_size")
-        assert (header["world_size"], header["distributed_type"], header["backend"]) == (
-            "2",
-            "MULTI_CPU",
-            "gloo",
-        )
-        assert stdout.count("final_loss=") == 1  # printed by the main process only
+    header = _fields(full_out, "world_size")
+    assert (header["world_size"], header["distributed_type"], header["backend"]) == ("2", "MULTI_CPU", "gloo")
+    assert full_out.count("final_loss=") == 1  # printed by the main process only
 
     # Each process trains on half of every global batch and DDP averages the gradients: the same steps as
     # one process on the whole batch, up to float rounding of the all-reduce.
@@ -147,10 +130,18 @@ def test_recipe_two_cpu_processes_match_one_process_and_resume(
             if isinstance(value, float) and math.isfinite(value):
                 assert two[key] == pytest.approx(value, rel=1e-4, abs=1e-9), (one["step"], key)
             else:
-                assert _same(two[key], value), (one["step"], key)
+                assert same(two[key], value), (one["step"], key)
 
-    # save_state at 30 and load_state in a new launch: the same run as the uninterrupted one, exactly.
+
+@pytest.mark.slow
+@pytest.mark.process
+def test_recipe_resumes_exactly(single_run: tuple[Path, str], tmp_path: Path) -> None:
+    """save_state at 30 and --resume-from in a new process: the uninterrupted run, exactly."""
+    single_dir, single_out = single_run
+    _single(tmp_path / "half", 30)
+    resumed_out = _single(tmp_path / "resumed", 60, "--resume-from", str(tmp_path / "half" / "checkpoint"))
     assert "resumed from" in resumed_out and "at step 30" in resumed_out
-    assert _fields(resumed_out, "final_loss")["final_loss"] == full["final_loss"]
-    assert _same(_history(tmp_path / "resumed"), full_history)
-    assert _fields(resumed_out, "final_loss")["settled_step"] == full["settled_step"]
+    resumed, full = _fields(resumed_out, "final_loss"), _fields(single_out, "final_loss")
+    assert resumed["final_loss"] == full["final_loss"]
+    assert resumed["settled_step"] == full["settled_step"]
+    assert same(_history(tmp_path / "resumed"), _history(single_dir))

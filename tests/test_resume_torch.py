@@ -12,8 +12,8 @@ pytestmark = pytest.mark.slow
 
 
 def _run(repo_root, env, *args: str) -> None:
-    subprocess.run([sys.executable, "-m", "tests.resume_script", *args], cwd=repo_root, env=env, check=True,
-                   capture_output=True, text=True, timeout=300)  # fmt: skip
+    subprocess.run([sys.executable, "-m", "tests.scripts.resume_torch", *args], cwd=repo_root, env=env,
+                   check=True, capture_output=True, text=True, timeout=300)  # fmt: skip
 
 
 @pytest.mark.parametrize("kind", ["fused", "foreach", "single", "capturable"])

@@ -13,7 +13,7 @@ import torch
 from radam_integrations import RAdam, UnsupportedOptimizerError, WarmupDetector, theory
 from radam_integrations.warmup import GROUP_METRICS
 
-from ._problems import tiny_model, train
+from .helpers.problems import tiny_model, train
 
 
 def _synthetic_run(mean: float, std: float, density: float, steps: int, seed: int = 0, n: int = 8192):

@@ -9,7 +9,7 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 from radam_integrations import RAdam, WarmupDetector
-from tests.distributed.common import env_summary, init_gloo, write_json
+from tests.scripts.distributed.common import env_summary, init_gloo, write_json
 
 PATHS = {"fused": {"fused": True}, "foreach": {"foreach": True}, "single": {"foreach": False}}
 

@@ -1,7 +1,7 @@
 """Lightning on 2 gloo ranks (torchrun): DDP and ModelParallelStrategy (FSDP2) with the warmup
 detector callback; checkpoint at step 10 and resume to step 20.
 
-    torchrun --standalone --nproc_per_node 2 -m tests.distributed.lightning_script STRATEGY OUT PHASE
+    torchrun --standalone --nproc_per_node 2 -m tests.scripts.distributed.lightning_script STRATEGY OUT PHASE
 
 STRATEGY: ddp | fsdp2; PHASE: full | first | resume
 """
@@ -17,7 +17,7 @@ import torch.distributed as dist
 
 from radam_integrations import RAdam
 from radam_integrations.integrations.lightning import WarmupDetectorCallback
-from tests.distributed.common import write_json
+from tests.scripts.distributed.common import write_json
 
 TOTAL, FIRST = 20, 10
 

@@ -10,7 +10,7 @@ import torch.distributed as dist
 from torch.distributed.fsdp import fully_shard
 
 from radam_integrations import RAdam, WarmupDetector
-from tests.distributed.common import env_summary, init_gloo, write_json
+from tests.scripts.distributed.common import env_summary, init_gloo, write_json
 
 PATHS = {"fused": {"fused": True}, "foreach": {"foreach": True}, "single": {"foreach": False}, "auto": {}}
 

@@ -2,7 +2,7 @@
 PYTHONPATH: registers, parses ``--optim radam``, trains a tiny GPT-2 with the warmup detector
 callback, resumes from a checkpoint, and prints one JSON line of results.
 
-Usage: ``PYTHONPATH=.cache/transformers-4.57 python tests/_hf_457_probe.py OUTPUT_DIR``
+Usage: ``PYTHONPATH=.cache/transformers-4.57 python tests/scripts/hf_457_probe.py OUTPUT_DIR``
 """
 
 from __future__ import annotations

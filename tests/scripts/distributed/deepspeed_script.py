@@ -2,7 +2,7 @@
 warmup detector counts the ZeRO padding out.
 
     python -m torch.distributed.run --standalone --nproc_per_node 2 \\
-        -m tests.distributed.deepspeed_script STAGE OUT
+        -m tests.scripts.distributed.deepspeed_script STAGE OUT
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import torch
 import torch.distributed as dist
 
 from radam_integrations import RAdam, WarmupDetector
-from tests.distributed.common import write_json
+from tests.scripts.distributed.common import write_json
 
 STEPS = 12
 

@@ -1,6 +1,6 @@
 """Run by tests/test_resume_torch.py in fresh processes: train, checkpoint, resume with torch.save.
 
-    python -m tests.resume_script MODE PATH_KIND OUT_DIR
+    python -m tests.scripts.resume_torch MODE PATH_KIND OUT_DIR
 MODE: full (N+M steps) | first (N steps, save) | second (load, M steps)
 PATH_KIND: fused | foreach | single | torch-foreach (torch.optim.RAdam) | ...
 """

@@ -10,7 +10,7 @@ from torch.distributed.fsdp import FullyShardedDataParallel as FSDP
 
 from radam_integrations import RAdam, WarmupDetector
 from radam_integrations.warmup.reduce import is_flat_param
-from tests.distributed.common import env_summary, init_gloo, write_json
+from tests.scripts.distributed.common import env_summary, init_gloo, write_json
 
 
 def main(out_dir: str) -> None:
