@@ -19,4 +19,10 @@ when an upgrade changes one of them.
   base optimizer.
 * :mod:`.wrappers`: the attribute through which each library's optimizer wrappers expose the
   optimizer they wrap.
+
+Not here, on purpose: the ``torch._foreach_*`` operators in ``optim/_foreach.py``. They are
+ATen operators with versioned schemas (``torch.ops.aten._foreach_*``), the same calls
+``torch.optim``'s own ``foreach=True`` implementations make, not a private Python attribute;
+``tests/test_radam_equivalence.py`` compares that path bit for bit with
+``torch.optim.RAdam(foreach=True)``, on the floors (torch 2.4) as on the newest torch.
 """
