@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-all-dev
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-fast lint install clean transformers-4.57 test-deepspeed test-xla test-floors test-pythons
+.PHONY: demo study test test-fast lint install clean transformers-4.57 test-deepspeed test-xla test-floors test-pythons
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,11 @@ install: $(STAMP)
 # The paper's warmup ablation (about 5 minutes on 2 CPU cores); writes runs/demo/.
 demo: $(STAMP)
 	$(BIN)/radam-integrations demo --out runs/demo
+
+# The warmup study on real data (README: "Evidence on real data"); writes runs/study/. Re-running
+# resumes: only the runs missing from runs/study/study_results.json run.
+study: $(STAMP)
+	$(BIN)/radam-integrations study --out runs/study
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -9,6 +9,8 @@ Sub-commands:
   (``warmup_history.json``/``.csv``), a Lightning ``metrics.csv`` or a Hugging Face
   ``trainer_state.json``.
 * ``demo``: the paper's warmup ablation on a post-LN Transformer (``--quick``: under two minutes).
+* ``study``: the detector's advice checked on real data (stdlib byte LM through the HF Trainer,
+  scikit-learn's digits through timm, the demo's task through Lightning) against a warmup sweep.
 * ``info``: versions of torch and of the frameworks this package integrates with.
 
 Exit codes: 0 on success, 2 on bad input (with a one-line reason on stderr).
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import importlib.metadata
+import importlib.util
 import math
 import sys
 from collections.abc import Sequence
@@ -105,6 +108,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
     run = Path(args.run_dir)
     if run.is_dir() and (run / "demo_results.json").is_file():
         return _report_demo(run, args)
+    if run.is_dir() and (run / "study_results.json").is_file():
+        return _report_study(run, args)
     try:
         source = find_history(args.run_dir)
         rows = load_history(source)
@@ -193,6 +198,61 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report_study(run: Path, args: argparse.Namespace) -> int:
+    """Re-render a study directory's tables and figures from its ``study_results.json``."""
+    from .study.harness import load_results
+    from .study.report import terminal_report, write_report
+    from .warmup.report import MissingDependencyError
+
+    try:
+        results = load_results(run)
+        text = terminal_report(results)
+    except (ValueError, KeyError, TypeError, StopIteration, IndexError) as err:
+        raise CLIError(f"{run / 'study_results.json'}: malformed study results ({err})") from err
+    print(f"study report from {run / 'study_results.json'}")
+    print(text)
+    try:
+        written = write_report(results, run, plot=not args.no_plot)
+    except MissingDependencyError as err:
+        raise CLIError(str(err)) from err
+    except OSError as err:
+        raise CLIError(f"cannot write the report into {run}: {err.strerror or err}") from err
+    print("wrote " + ", ".join(str(p) for p in written))
+    return 0
+
+
+def _cmd_study(args: argparse.Namespace) -> int:
+    missing = [
+        m for m in ("transformers", "timm", "lightning", "sklearn") if importlib.util.find_spec(m) is None
+    ]
+    if missing:
+        raise CLIError(f"the study needs {', '.join(missing)}: pip install 'radam-integrations[study]'")
+    from .study.harness import run_study
+    from .study.plan import StudyPlan
+    from .study.report import terminal_report, write_report
+
+    plan = StudyPlan.quick() if args.quick else StudyPlan.default()
+    try:
+        if args.tasks:
+            plan = plan.only([name.strip() for name in args.tasks.split(",") if name.strip()])
+        if args.seeds is not None:
+            if args.seeds < 1:
+                raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
+            plan = dataclasses.replace(plan, seeds=tuple(range(args.seeds)))
+        if args.workers < 1:
+            raise ValueError(f"--workers must be >= 1, got {args.workers}")
+    except ValueError as err:
+        raise CLIError(str(err)) from err
+    out = Path(args.out)
+    runs = sum(len(plan.arm_specs(t, 1)) for t in plan.tasks) + len(plan.tasks)
+    print(f"warmup study -> {out} ({len(plan.tasks)} tasks, {runs} runs, {args.workers} worker(s))")
+    results = run_study(plan, out, workers=args.workers, progress=not args.no_progress)
+    print(terminal_report(results))
+    written = write_report(results, out, plot=not args.no_plot)
+    print("wrote " + ", ".join(str(p) for p in [out / "study_results.json", *written]))
+    return 0
+
+
 def _cmd_info(args: argparse.Namespace) -> int:
     print(f"radam-integrations {__version__}")
     for dist in (
@@ -254,6 +314,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=int, help="number of seeds (default: 3, quick: 1)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("study", help="the warmup detector's advice on real data, against a warmup sweep")
+    p.add_argument("--quick", action="store_true", help="every task and arm for a few steps, one seed")
+    p.add_argument("--out", default="runs/study", help="output directory (default: runs/study)")
+    p.add_argument(
+        "--tasks", help="comma-separated task prefixes (bytes_lm, digits, reversal, bytes_lm/gpt2, ...)"
+    )
+    p.add_argument("--seeds", type=int, help="number of seeds (default: 3, quick: 1)")
+    p.add_argument("--workers", type=int, default=2, help="parallel worker processes (default: 2)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-plot", action="store_true", help="tables only")
+    p.set_defaults(func=_cmd_study)
 
     p = sub.add_parser("info", help="versions of torch and the integrated frameworks")
     p.set_defaults(func=_cmd_info)

@@ -18,7 +18,7 @@ import torch
 from .settings import Arm, DemoSettings
 from .task import ReversalStream
 
-__all__ = ["run_one"]
+__all__ = ["quiet_lightning", "run_one"]
 
 
 def run_one(
@@ -34,7 +34,7 @@ def run_one(
     from ..integrations.lightning import WarmupDetectorCallback
     from .lightning_module import DemoModule
 
-    _quiet_lightning()
+    quiet_lightning()
     module = DemoModule(arm, seed, settings, warmup)
     detector_cb = WarmupDetectorCallback(
         every=settings.detector_every, print_summary=False, save_history=False
@@ -75,7 +75,8 @@ def run_one(
     }
 
 
-def _quiet_lightning() -> None:
+def quiet_lightning() -> None:
+    """Silence Lightning's per-fit banners (both packages: either may own the rank-zero logger)."""
     for name in (
         "lightning.pytorch",
         "lightning.fabric",

@@ -1,0 +1,167 @@
+"""What the study's runs say, per task: arm statistics, whether warmup mattered, where the suggestion landed.
+
+Definitions used by the tables and the README (one place):
+
+* an arm's score is its final held-out loss, as mean and sample standard deviation over seeds;
+  a run *failed* (the tables' "diverged" column) when its loss became non-finite, it ended no
+  better than it started, or it ended no better than the task's context-free predictor
+  (:func:`.spec.collapsed`);
+* *close to* an arm B: within B's seed spread (one standard deviation) or within 2% of B's mean;
+* the best grid arm: the AdamW arm of the fixed grid (no warmup included, untuned included) with
+  the lowest mean among those with no diverged seed (all of them if every one diverged);
+* *warmup matters* when AdamW without warmup diverged in a seed, or is not close to the best arm;
+* the suggestion *passes* (the issue's bar) when warmup matters and the suggested arm is close to
+  (or better than) the best arm and diverges in no seed where the best did not; and, when warmup
+  does not matter, when it is close to (or better than) AdamW without warmup.
+
+Example:
+    >>> run = {"final_eval_loss": 2.0, "diverged": False, "evals": [[0, 5.0, None]]}
+    >>> stats = arm_stats([run, run], target=1.0)
+    >>> stats["mean"], stats["std"], stats["diverged"]
+    (2.0, 0.0, 0)
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from typing import Any
+
+__all__ = ["arm_stats", "close_to", "summarize_study", "summarize_task", "task_label", "verdict"]
+
+TOLERANCE = 0.02
+
+
+def arm_stats(runs: list[dict[str, Any]], target: float) -> dict[str, Any]:
+    """Mean, spread, accuracy, divergences and steps-to-target over one arm's seeds."""
+    losses = [r["final_eval_loss"] if r["final_eval_loss"] is not None else math.nan for r in runs]
+    finite = [x for x in losses if math.isfinite(x)]
+    accuracies = [r.get("final_eval_accuracy") for r in runs if r.get("final_eval_accuracy") is not None]
+    reached = [_steps_to(r["evals"], target) for r in runs]
+    hit = [s for s in reached if s is not None]
+    return {
+        "seeds": len(runs),
+        "losses": losses,
+        "mean": statistics.fmean(finite) if finite and len(finite) == len(losses) else math.inf,
+        "std": statistics.stdev(finite) if len(finite) == len(losses) and len(finite) > 1 else 0.0,
+        "accuracy": statistics.fmean(accuracies) if accuracies else None,
+        "diverged": sum(bool(r["diverged"] or r.get("collapsed")) for r in runs),
+        "steps_to_target": statistics.median(hit) if len(hit) == len(runs) else None,
+        "reached_target": len(hit),
+    }
+
+
+def _steps_to(evals: list[list[Any]], target: float) -> int | None:
+    for step, loss, _ in evals:
+        if loss is not None and math.isfinite(loss) and loss <= target:
+            return int(step)
+    return None
+
+
+def close_to(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """``a`` is within ``b``'s seed spread or within 2% of ``b``'s mean (or better)."""
+    if not math.isfinite(a["mean"]):
+        return False
+    if not math.isfinite(b["mean"]):
+        return True
+    return a["mean"] - b["mean"] <= max(b["std"], TOLERANCE * abs(b["mean"]))
+
+
+def summarize_task(
+    task: dict[str, Any], runs: list[dict[str, Any]], probe: dict[str, Any], suggested: dict[str, Any]
+) -> dict[str, Any]:
+    """Statistics and verdicts for one task (``task`` is a :class:`~.plan.TaskPlan` as a dict)."""
+    by_label: dict[str, list[dict[str, Any]]] = {}
+    for run in runs:
+        by_label.setdefault(run["label"], []).append(run)
+    arms = {
+        label: {**arm_stats(rs, task["target"]), "warmup": rs[0]["spec"]["warmup_steps"]}
+        for label, rs in by_label.items()
+    }
+    grid = {label: s for label, s in arms.items() if label == "adamw" or label.startswith("adamw-w")}
+    healthy = {label: s for label, s in grid.items() if s["diverged"] == 0} or grid
+    best_label = min(healthy, key=lambda label: healthy[label]["mean"])
+    best, none, radam, sugg = healthy[best_label], arms["adamw"], arms["radam"], arms["suggested"]
+    untuned_label = next((label for label, s in grid.items() if s["warmup"] == _untuned(task)), None)
+    warmup_matters = none["diverged"] > 0 or not close_to(none, best)
+    if warmup_matters:
+        passes = close_to(sugg, best) and not (sugg["diverged"] > 0 and best["diverged"] == 0)
+    else:
+        passes = close_to(sugg, none) and sugg["diverged"] <= none["diverged"]
+    ranked = sorted(grid.values(), key=lambda s: s["mean"])
+    detector = probe.get("detector") or {}
+    settled = detector.get("settled_step")
+    flags = []
+    if settled is None:
+        flags.append(
+            f"the probe ({task['probe_steps']} steps) did not settle: the suggestion is the untuned length"
+        )
+    elif settled >= 0.8 * task["probe_steps"]:
+        flags.append(f"T = {settled} is in the last fifth of the {task['probe_steps']}-step probe")
+    if suggested["steps"] >= task["steps"]:
+        flags.append(
+            f"the suggested warmup ({suggested['steps']}) is not shorter than the run ({task['steps']})"
+        )
+    return {
+        "task": task_label(task),
+        "arms": arms,
+        "best_grid_arm": best_label,
+        "untuned_arm": untuned_label,
+        "warmup_matters": warmup_matters,
+        "radam_removes_the_need": radam["diverged"] == 0 and close_to(radam, best),
+        "settled_step": settled,
+        "suggested": suggested,
+        "suggestion_rank": 1 + sum(s["mean"] < sugg["mean"] for s in ranked),
+        "grid_size": len(ranked),
+        "suggestion_gap": (sugg["mean"] - best["mean"]) / best["mean"]
+        if math.isfinite(best["mean"])
+        else math.nan,
+        "suggestion_passes": passes,
+        "untuned_passes": untuned_label is not None
+        and close_to(arms[untuned_label], best if warmup_matters else none),
+        "flags": flags,
+    }
+
+
+def _untuned(task: dict[str, Any]) -> int:
+    from .. import theory
+
+    return theory.untuned_linear_warmup(task["beta2"])
+
+
+def task_label(task: dict[str, Any]) -> str:
+    """``task@lr``, as :attr:`.plan.TaskPlan.label`."""
+    return f"{task['task']}@{task['lr']:g}"
+
+
+def summarize_study(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """:func:`summarize_task` for every task of a results file that has runs."""
+    out = []
+    for task in results["plan"]["tasks"]:
+        label = task_label(task)
+        runs = [
+            r for r in results["runs"] if (r["spec"]["task"], r["spec"]["lr"]) == (task["task"], task["lr"])
+        ]
+        if runs and label in results["probes"]:
+            out.append(summarize_task(task, runs, results["probes"][label], results["suggested"][label]))
+    return out
+
+
+def verdict(summary: dict[str, Any]) -> str:
+    """One sentence per question of the issue: did it need warmup, did RAdam remove it, the suggestion."""
+    best = summary["arms"][summary["best_grid_arm"]]
+    sugg = summary["arms"]["suggested"]
+    need = "needed warmup" if summary["warmup_matters"] else "did not need warmup"
+    radam = (
+        "RAdam removed the need"
+        if summary["radam_removes_the_need"]
+        else "RAdam did not match the best warmup"
+    )
+    suggested, gap = summary["suggested"], 100 * summary["suggestion_gap"]
+    where = (
+        f"the suggestion ({suggested['steps']} steps, {suggested['source']}) ranked "
+        f"{summary['suggestion_rank']} of {summary['grid_size']} grid arms, {gap:+.1f}% held-out loss "
+        f"against the best ({summary['best_grid_arm']}, {best['mean']:.4f}; suggested {sugg['mean']:.4f})"
+    )
+    bar = "passes the bar" if summary["suggestion_passes"] else "misses the bar"
+    return f"{summary['task']}: the model {need}; {radam}; {where}: it {bar}."

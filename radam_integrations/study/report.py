@@ -1,0 +1,151 @@
+"""The study's tables and figures, from its results file (``radam-integrations report DIR`` re-renders them).
+
+Writes into the run folder: ``study.md`` (per task: the arm table, the verdict, the flags) and
+``study_<task>.png`` per task (left: held-out loss over the steps, mean over seeds, for RAdam,
+AdamW without warmup, the best grid arm and the suggested arm; right: final held-out loss
+against the warmup length, mean and spread over seeds, with RAdam as a band, the suggestion,
+the untuned length and 2T marked).
+
+Example:
+    >>> row = {"mean": 1.23456, "std": 0.01, "accuracy": 0.5, "diverged": 0, "seeds": 3,
+    ...        "steps_to_target": 200, "reached_target": 3, "warmup": 100}
+    >>> _cells("adamw-w100", row)[:3]
+    ['adamw-w100', '100', '1.2346 ± 0.0100']
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from .._text_table import text_table
+from .analysis import summarize_study, task_label, verdict
+
+__all__ = ["markdown_report", "plot_task", "terminal_report", "write_report"]
+
+HEADER = ("arm", "warmup", "held-out loss", "accuracy", "diverged", "steps to target")
+
+
+def _order(label: str, stats: dict[str, Any]) -> tuple[int, int]:
+    return (0 if label == "radam" else 2 if label == "suggested" else 1, stats["warmup"])
+
+
+def _cells(label: str, s: dict[str, Any]) -> list[str]:
+    loss = f"{s['mean']:.4f} ± {s['std']:.4f}" if math.isfinite(s["mean"]) else "diverged"
+    accuracy = "" if s["accuracy"] is None else f"{s['accuracy']:.3f}"
+    reached = (
+        f"{s['steps_to_target']:g}"
+        if s["steps_to_target"] is not None
+        else f"{s['reached_target']}/{s['seeds']} reached"
+    )
+    return [label, str(s["warmup"]), loss, accuracy, f"{s['diverged']}/{s['seeds']}", reached]
+
+
+def _rows(summary: dict[str, Any]) -> list[list[str]]:
+    arms = sorted(summary["arms"].items(), key=lambda item: _order(*item))
+    return [_cells(label, stats) for label, stats in arms]
+
+
+def markdown_report(results: dict[str, Any]) -> str:
+    """``study.md``: one section per task."""
+    tasks = {task_label(t): t for t in results["plan"]["tasks"]}
+    parts = []
+    for summary in summarize_study(results):
+        task, seeds = tasks[summary["task"]], len(results["plan"]["seeds"])
+        lines = [
+            f"## {summary['task']}",
+            "",
+            f"lr {task['lr']:g}, beta2 {task['beta2']:g}, {task['steps']} steps, {seeds} seeds; target "
+            f"held-out loss {task['target']:g}; probe {task['probe_steps']} steps (RAdam, seed 0): "
+            f"T = {summary['settled_step']}, suggested warmup {summary['suggested']['steps']} "
+            f"({summary['suggested']['source']}).",
+            "",
+            "| " + " | ".join(HEADER) + " |",
+            "| " + " | ".join("---" for _ in HEADER) + " |",
+            *("| " + " | ".join(cells) + " |" for cells in _rows(summary)),
+            "",
+            verdict(summary),
+        ]
+        lines += [f"- note: {flag}" for flag in summary["flags"]]
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts) + "\n"
+
+
+def terminal_report(results: dict[str, Any]) -> str:
+    out = []
+    for summary in summarize_study(results):
+        out.append(f"{summary['task']}\n{text_table(HEADER, _rows(summary))}\n{verdict(summary)}")
+        out += [f"  note: {flag}" for flag in summary["flags"]]
+    return "\n\n".join(out)
+
+
+def plot_task(results: dict[str, Any], summary: dict[str, Any], path: Path) -> Path:
+    """The two-panel figure of one task (needs matplotlib)."""
+    from ..warmup.report import _pyplot
+
+    plt = _pyplot()
+    task = next(t for t in results["plan"]["tasks"] if task_label(t) == summary["task"])
+    runs = [r for r in results["runs"] if (r["spec"]["task"], r["spec"]["lr"]) == (task["task"], task["lr"])]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    shown = ["radam", "adamw", summary["best_grid_arm"], "suggested"]
+    for label in dict.fromkeys(shown):
+        curves = [r["evals"] for r in runs if r["label"] == label]
+        steps = [e[0] for e in curves[0]]
+        means = [_mean([c[i][1] for c in curves]) for i in range(len(steps))]
+        left.plot(steps, means, marker=".", label=f"{label} (w={summary['arms'][label]['warmup']})")
+    left.set(xlabel="step", ylabel="held-out loss (mean over seeds)", title=summary["task"])
+    left.legend(fontsize=8)
+    grid = sorted(
+        (
+            (s["warmup"], s)
+            for label, s in summary["arms"].items()
+            if label == "adamw" or label.startswith("adamw-w")
+        ),
+        key=lambda item: item[0],
+    )
+    xs = [max(w, 1) for w, _ in grid]
+    right.errorbar(
+        xs, [s["mean"] for _, s in grid], yerr=[s["std"] for _, s in grid], marker="o", label="AdamW, grid"
+    )
+    radam = summary["arms"]["radam"]
+    right.axhspan(radam["mean"] - radam["std"], radam["mean"] + radam["std"], alpha=0.2, color="C2")
+    right.axhline(radam["mean"], color="C2", label="RAdam, no warmup")
+    sugg = summary["arms"]["suggested"]
+    right.errorbar([max(sugg["warmup"], 1)], [sugg["mean"]], yerr=[sugg["std"]], marker="*", markersize=14,
+                   color="C3", linestyle="none", label=f"suggested ({sugg['warmup']})")  # fmt: skip
+    if summary["settled_step"]:
+        right.axvline(
+            2 * summary["settled_step"],
+            color="C3",
+            linestyle=":",
+            label=f"2T = {2 * summary['settled_step']}",
+        )
+    right.axvline(task["steps"], color="grey", linestyle="--", label=f"budget {task['steps']}")
+    right.set(xscale="log", xlabel="linear warmup steps (0 drawn at 1)", ylabel="final held-out loss")
+    right.legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _mean(values: list[float]) -> float:
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    return sum(finite) / len(finite) if len(finite) == len(values) else math.nan
+
+
+def write_report(results: dict[str, Any], out: Path, *, plot: bool = True) -> list[Path]:
+    """``study.md`` and (with matplotlib) one figure per task in ``out``; returns the paths."""
+    from ..files import atomic_write
+
+    written = []
+    with atomic_write(out / "study.md", "w") as fh:
+        fh.write(markdown_report(results))
+    written.append(out / "study.md")
+    if plot:
+        for summary in summarize_study(results):
+            name = summary["task"].replace("/", "_").replace("@", "_lr")
+            written.append(plot_task(results, summary, out / f"study_{name}.png"))
+    return written

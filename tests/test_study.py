@@ -1,0 +1,251 @@
+"""The study harness: plan, analysis, report and CLI, on records built here (no training).
+
+The tasks themselves train real models through the real frameworks in test_study_bytes_lm.py,
+test_study_digits.py and the end-to-end ``--quick`` test below.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from radam_integrations import theory
+from radam_integrations.cli import main
+from radam_integrations.files import write_json
+from radam_integrations.study.analysis import close_to, summarize_task, verdict
+from radam_integrations.study.harness import RESULTS_FILE, load_results, suggestion
+from radam_integrations.study.plan import GRID, StudyPlan, TaskPlan
+from radam_integrations.study.report import markdown_report, terminal_report
+from radam_integrations.study.spec import RunSpec, diverged, run_record
+
+TASK = TaskPlan(
+    "reversal/postln", lr=3e-3, beta2=0.99, steps=800, eval_every=100, probe_steps=400, target=0.5
+)
+
+
+def test_grid_is_fixed_below_the_budget_with_the_untuned_length() -> None:
+    assert GRID == (0, 25, 50, 100, 200, 400, 800)
+    assert TASK.grid(GRID) == (0, 25, 50, 100, 200, 400)  # 800 is not shorter than the run; 200 = 2/(1-0.99)
+    assert TaskPlan("x/y", 1e-3, 0.995, 1000, 100, 400, 1.0).grid(GRID) == (0, 25, 50, 100, 200, 400, 800)
+
+
+def test_every_seed_gets_every_arm_and_the_probe_is_radam_without_warmup() -> None:
+    plan = StudyPlan(tasks=(TASK,), seeds=(0, 1, 2))
+    specs = plan.arm_specs(TASK, suggested=150)
+    labels = [label for label, _ in specs]
+    assert len(specs) == 3 * (1 + len(TASK.grid(GRID)) + 1)
+    assert labels.count("suggested") == 3 and labels.count("radam") == 3
+    assert {s.warmup_steps for label, s in specs if label == "suggested"} == {150}
+    assert all(s.optimizer == "adamw" for label, s in specs if label != "radam")
+    probe = TASK.probe()
+    assert (probe.optimizer, probe.warmup_steps, probe.detect, probe.steps, probe.seed) == (
+        "radam",
+        0,
+        True,
+        400,
+        0,
+    )
+
+
+def test_plan_round_trips_and_only_selects_by_prefix() -> None:
+    plan = StudyPlan.default()
+    assert StudyPlan.from_dict(json.loads(json.dumps(plan.to_dict()))) == plan
+    assert {t.task for t in plan.only(["bytes_lm"]).tasks} == {"bytes_lm/gpt2", "bytes_lm/bert_postln"}
+    with pytest.raises(ValueError, match="no task matches"):
+        plan.only(["imagenet"])
+
+
+def test_spec_validation_and_divergence_rule() -> None:
+    with pytest.raises(ValueError, match="optimizer"):
+        RunSpec("x/y", "sgd", 0, lr=1e-3, beta2=0.99, steps=10, seed=0)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="warmup_steps"):
+        RunSpec("x/y", "adamw", -1, lr=1e-3, beta2=0.99, steps=10, seed=0)
+    assert diverged([3.0, math.nan], [2.0], 5.0)
+    assert diverged([3.0, 2.0], [5.1], 5.0)  # ends no better than it started
+    assert not diverged([3.0, 2.0], [4.0], 5.0)
+
+
+def _record(label: str, warmup: int, seed: int, loss: float, *, optimizer: str = "adamw") -> dict[str, Any]:
+    spec = TASK.spec(optimizer, warmup, seed)
+    record = run_record(
+        spec, train_loss=[(10, 3.0)], evals=[(0, 3.2, 0.0), (400, loss + 0.3, 0.5), (800, loss, 0.9)],
+        initial_eval_loss=3.2, seconds=1.0,
+    )  # fmt: skip
+    return {**record, "label": label}
+
+
+def _runs(losses: dict[str, list[float]], suggested: int) -> list[dict[str, Any]]:
+    runs = []
+    for label, values in losses.items():
+        warmup = suggested if label == "suggested" else 0 if label in ("adamw", "radam") else int(label[7:])
+        optimizer = "radam" if label == "radam" else "adamw"
+        runs += [_record(label, warmup, seed, x, optimizer=optimizer) for seed, x in enumerate(values)]
+    return runs
+
+
+def test_summary_when_warmup_matters_and_the_suggestion_is_close() -> None:
+    losses = {
+        "radam": [0.40, 0.41, 0.42], "adamw": [3.3, 0.9, 3.4], "adamw-w25": [0.60, 0.61, 0.62],
+        "adamw-w100": [0.40, 0.42, 0.44], "adamw-w200": [0.42, 0.43, 0.44], "suggested": [0.42, 0.43, 0.44],
+    }  # fmt: skip
+    probe = {"detector": {"settled_step": 60, "suggested_warmup_steps": 120, "relapses": 0}}
+    summary = summarize_task(asdict(TASK), _runs(losses, 120), probe, {"steps": 120, "source": "detector"})
+    assert summary["warmup_matters"] and summary["radam_removes_the_need"]
+    assert summary["best_grid_arm"] == "adamw-w100"
+    assert summary["arms"]["adamw"]["diverged"] == 2  # 3.3 and 3.4 end worse than the initial 3.2
+    assert summary["suggestion_rank"] == 1 + 1  # behind w100 only
+    assert summary["suggestion_passes"] and summary["untuned_passes"]
+    assert summary["untuned_arm"] == "adamw-w200" and theory.untuned_linear_warmup(0.99) == 200
+    assert summary["flags"] == []
+    sentence = verdict(summary)
+    assert (
+        "needed warmup" in sentence and "RAdam removed the need" in sentence and "passes the bar" in sentence
+    )
+
+
+def test_summary_flags_a_late_or_missing_settling_and_a_suggestion_longer_than_the_run() -> None:
+    losses = {"radam": [0.5], "adamw": [0.495], "adamw-w100": [0.49], "suggested": [0.7]}
+    late = {"detector": {"settled_step": 390, "suggested_warmup_steps": 780, "relapses": 0}}
+    summary = summarize_task(asdict(TASK), _runs(losses, 900), late, {"steps": 900, "source": "detector"})
+    assert not summary["warmup_matters"]  # 0.495 is within 2% of 0.49
+    assert not summary["suggestion_passes"]  # 0.7 is 40% worse than no warmup
+    assert any("last fifth" in f for f in summary["flags"])
+    assert any("not shorter than the run" in f for f in summary["flags"])
+    assert "misses the bar" in verdict(summary)
+    never = {"detector": {"settled_step": None, "suggested_warmup_steps": None, "relapses": 0}}
+    assert suggestion(TASK, never) == (200, "untuned (the probe did not settle)")
+    assert suggestion(TASK, late) == (780, "detector")
+    summary = summarize_task(
+        asdict(TASK),
+        _runs(losses, 200),
+        never,
+        suggestion(TASK, never) and {"steps": 200, "source": "untuned"},
+    )
+    assert any("did not settle" in f for f in summary["flags"])
+
+
+def test_close_to_uses_the_seed_spread_or_two_percent() -> None:
+    best = {"mean": 1.0, "std": 0.05}
+    assert close_to({"mean": 1.04}, best) and not close_to({"mean": 1.06}, best)
+    assert close_to({"mean": 1.019}, {"mean": 1.0, "std": 0.0}) and not close_to({"mean": math.inf}, best)
+
+
+def _results(tmp_path: Path) -> Path:
+    losses = {
+        "radam": [0.40, 0.41],
+        "adamw": [0.9, 0.95],
+        "adamw-w100": [0.40, 0.42],
+        "suggested": [0.41, 0.42],
+    }
+    plan = StudyPlan(tasks=(TASK,), seeds=(0, 1), grid=(0, 100))
+    probe = {"detector": {"settled_step": 60, "suggested_warmup_steps": 120, "relapses": 0}}
+    results = {
+        "plan": plan.to_dict(), "environment": {}, "probes": {TASK.label: probe},
+        "suggested": {TASK.label: {"steps": 120, "source": "detector"}}, "runs": _runs(losses, 120),
+    }  # fmt: skip
+    write_json(tmp_path / RESULTS_FILE, results)
+    return tmp_path
+
+
+def test_report_renders_tables_from_the_results_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    results = load_results(_results(tmp_path))
+    md = markdown_report(results)
+    assert "## reversal/postln" in md and "| adamw-w100 | 100 | 0.4100 ± 0.0141 |" in md
+    assert "passes the bar" in terminal_report(results)
+    assert main(["report", str(tmp_path), "--no-plot"]) == 0
+    assert "study report from" in capsys.readouterr().out
+    assert (tmp_path / "study.md").read_text() == md
+
+
+def test_report_plots_each_task(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    assert main(["report", str(_results(tmp_path))]) == 0
+    assert (tmp_path / "study_reversal_postln_lr0.003.png").stat().st_size > 10_000
+
+
+def test_a_broken_results_file_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / RESULTS_FILE).write_text('{"plan": {"tasks": [{"task": 1}]}, "probes": {}, "runs": [{}]}')
+    assert main(["report", str(tmp_path), "--no-plot"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "malformed study results" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--tasks", "imagenet"], "no task matches"),
+        (["--seeds", "0"], "--seeds must be >= 1"),
+        (["--workers", "0"], "--workers must be >= 1"),
+    ],
+)
+def test_study_cli_mistakes_are_one_line_and_exit_2(argv, message, tmp_path, capsys) -> None:
+    assert main(["study", "--quick", "--out", str(tmp_path), *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err
+
+
+def test_step_timer_leaves_out_a_closures_forward_and_backward() -> None:
+    import time
+
+    import torch
+
+    from radam_integrations.study.timing import StepTimer
+
+    param = torch.nn.Parameter(torch.ones(3))
+    optimizer = torch.optim.SGD([param], lr=0.1)
+    timer = StepTimer().attach(optimizer)
+
+    def closure() -> torch.Tensor:  # what Lightning passes: forward and backward run inside step()
+        time.sleep(0.2)
+        param.grad = torch.ones(3)
+        return torch.tensor(1.0)
+
+    optimizer.step(closure)
+    optimizer.step(closure=closure)
+    assert timer.steps == 2 and timer.seconds < 0.1
+    assert torch.allclose(param.detach(), torch.full((3,), 0.8))  # both steps used the closure's gradient
+    timer.detach()
+    optimizer.step(closure)
+    assert timer.steps == 2
+
+
+@pytest.mark.slow
+@pytest.mark.fit
+def test_quick_study_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`radam-integrations study --quick`: every task and arm trains through its framework, then resumes."""
+    out = tmp_path / "study"
+    assert main(["study", "--quick", "--workers", "1", "--no-progress", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    results = load_results(out)
+    plan = StudyPlan.quick()
+    assert set(results["probes"]) == {t.label for t in plan.tasks}
+    expected = sum(len(plan.arm_specs(t, 1)) for t in plan.tasks)
+    assert len(results["runs"]) == expected
+    for run in results["runs"]:
+        assert run["spec"]["steps"] == 30 and math.isfinite(run["initial_eval_loss"])
+        assert [e[0] for e in run["evals"]][-1] == 30
+    for label, probe in results["probes"].items():
+        assert probe["spec"]["optimizer"] == "radam" and probe["detector"] is not None, label
+        assert probe["detector_seconds"] > 0
+    json.loads(
+        (out / RESULTS_FILE).read_text(), parse_constant=lambda token: pytest.fail(token)
+    )  # strict JSON
+    for t in plan.tasks:
+        assert (
+            t.label in printed
+            and (out / f"study_{t.label.replace('/', '_').replace('@', '_lr')}.png").is_file()
+        )
+    assert (out / "study.md").read_text().count("## ") == len(plan.tasks)
+    # Run again into the same folder: nothing is left to run.
+    assert main(["study", "--quick", "--workers", "1", "--no-progress", "--no-plot", "--out", str(out)]) == 0
+    assert f"{expected} runs done" in capsys.readouterr().out
+    assert len(load_results(out)["runs"]) == expected

@@ -1,0 +1,139 @@
+"""study/digits.py: the split, timm's optimizer and scheduler as the study uses them, and real short runs."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+import pytest
+import torch
+
+pytest.importorskip("sklearn")
+pytest.importorskip("timm")
+
+from radam_integrations import RAdam
+from radam_integrations.study import digits
+from radam_integrations.study.spec import RunSpec
+
+TASK = "digits/vit_tiny_patch16_224"
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """One torch thread: on a busy 2-core machine two threads make these small steps 2-50x slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _spec(optimizer: str = "adamw", **changes) -> RunSpec:
+    fields = dict(
+        task=TASK, optimizer=optimizer, warmup_steps=0, lr=3e-3, beta2=0.99, steps=40, seed=0, eval_every=20
+    )
+    return RunSpec(**{**fields, **changes})
+
+
+def test_split_is_fixed_stratified_and_disjoint():
+    from sklearn.datasets import load_digits
+
+    split = digits.load_split(8)
+    train, test = split.index_train.tolist(), split.index_test.tolist()
+    assert not set(train) & set(test)
+    assert sorted(train + test) == list(range(1797))
+    assert len(test) == math.ceil(1797 * digits.HELD_OUT)  # scikit-learn rounds the held-out share up
+
+    labels = load_digits().target
+    per_class, held_out = Counter(labels.tolist()), Counter(labels[test].tolist())
+    for label, count in per_class.items():  # stratified: each class held out in proportion
+        assert abs(held_out[label] - count * digits.HELD_OUT) <= 1, label
+    assert torch.equal(split.y_test, torch.as_tensor(labels[test]))
+
+    digits.load_split.cache_clear()  # fixed: computed again from scratch, the same split
+    again = digits.load_split(8)
+    assert torch.equal(again.index_test, split.index_test) and torch.equal(again.x_train, split.x_train)
+    assert abs(split.x_train.mean().item()) < 1e-4 and abs(split.x_train.std().item() - 1) < 1e-4
+
+
+def test_resized_split_keeps_the_split():
+    small, large = digits.load_split(8), digits.load_split(16)
+    assert tuple(large.x_test.shape) == (450, 1, 16, 16)
+    assert torch.equal(small.index_test, large.index_test) and torch.equal(small.y_train, large.y_train)
+
+
+def _lrs(spec: RunSpec, updates: int) -> list[list[float]]:
+    """The lr of each group at updates 1..updates, stepping the scheduler as digits.run does."""
+    model = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.LayerNorm(4))
+    optimizer = digits.build_optimizer(model, spec)
+    scheduler = digits.build_scheduler(optimizer, spec)
+    lrs = []
+    for step in range(1, updates + 1):
+        lrs.append([group["lr"] for group in optimizer.param_groups])
+        scheduler.step_update(step)
+    return lrs
+
+
+def test_scheduler_warms_up_linearly_from_zero_then_stays_constant():
+    lr = 1e-2
+    lrs = _lrs(_spec(warmup_steps=4, lr=lr, steps=10), 10)
+    expected = [0.0, 0.25 * lr, 0.5 * lr, 0.75 * lr] + [lr] * 6
+    assert len(lrs[0]) == 2  # timm's groups: decay, no decay; both follow the schedule
+    for got, want in zip(lrs, expected):
+        assert got == pytest.approx([want, want], abs=1e-12)
+
+
+def test_scheduler_without_warmup_is_constant():
+    assert _lrs(_spec(warmup_steps=0, lr=3e-3, steps=5), 8) == [[3e-3, 3e-3]] * 8
+
+
+@pytest.mark.parametrize(
+    ("optimizer", "expected"), [("radam", RAdam), ("adamw", torch.optim.AdamW)], ids=["radam", "adamw"]
+)
+def test_build_optimizer_differs_only_in_rectification(optimizer, expected):
+    model = digits.build_model("vit_tiny_patch16_224")
+    opt = digits.build_optimizer(model, _spec(optimizer, lr=2e-3, beta2=0.95))
+    assert type(opt) is expected
+    decays = sorted(group["weight_decay"] for group in opt.param_groups)
+    assert decays == [0.0, digits.WEIGHT_DECAY]  # timm: no decay for biases and norms
+    for group in opt.param_groups:
+        assert group["lr"] == 2e-3 and tuple(group["betas"]) == (0.9, 0.95) and group["eps"] == 1e-8
+    if optimizer == "radam":
+        assert all(group["decoupled_weight_decay"] for group in opt.param_groups)
+
+
+def test_model_name():
+    assert digits.model_name(TASK) == "vit_tiny_patch16_224"
+    with pytest.raises(ValueError, match="digits/<timm model>"):
+        digits.model_name("bytes_lm/gpt2")
+
+
+@pytest.mark.parametrize("optimizer", ["radam", "adamw"])
+def test_both_optimizers_train_and_held_out_loss_falls(optimizer):
+    record = digits.run(_spec(optimizer, warmup_steps=10))
+    assert record["arm"] == f"{optimizer}-w10"
+    assert [step for step, _ in record["train_loss"]] == [10, 20, 30, 40]
+    assert [step for step, _, _ in record["evals"]] == [20, 40]
+    assert record["initial_eval_loss"] == pytest.approx(math.log(10), rel=0.1)  # untrained: chance
+    assert record["final_eval_loss"] < 0.8 * record["initial_eval_loss"]
+    assert record["final_eval_accuracy"] > 0.5 and not record["diverged"]
+    assert 0 < record["optimizer_seconds"] < record["seconds"] and record["detector"] is None
+
+
+def test_detect_reports_findings():
+    # beta2 = 0.9: the adaptive lr settles within tens of steps, so T is known in a short run.
+    record = digits.run(_spec("radam", beta2=0.9, steps=80, detect=True))
+    found = record["detector"]
+    assert set(found) == {"settled_step", "suggested_warmup_steps", "relapses", "overhead_seconds"}
+    assert isinstance(found["settled_step"], int) and 0 < found["settled_step"] <= 80
+    assert isinstance(found["suggested_warmup_steps"], int) and found["suggested_warmup_steps"] >= 10
+    assert found["relapses"] >= 0 and found["overhead_seconds"] > 0
+
+
+def test_same_spec_gives_the_same_record():
+    spec = _spec("radam", steps=20, eval_every=10, detect=True)
+    first, second = digits.run(spec), digits.run(spec)
+    for record in (first, second):
+        del record["seconds"], record["optimizer_seconds"], record["detector"]["overhead_seconds"]
+    assert first == second
+    other_seed = digits.run(_spec("radam", steps=20, eval_every=10, seed=1))
+    assert other_seed["train_loss"] != first["train_loss"]
