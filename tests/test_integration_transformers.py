@@ -587,9 +587,7 @@ def test_compact_metrics_keep_the_console_line_short(tmp_path: Path) -> None:
 
 
 SUMMARY_SCRIPT = """
-import sys
-sys.path.insert(0, {tests!r})
-from test_integration_transformers import TokenIds, tiny_gpt2, training_args
+from tests.test_integration_transformers import TokenIds, tiny_gpt2, training_args
 from transformers import Trainer
 from radam_integrations.integrations.transformers import WarmupDetectorCallback
 args = training_args({out!r}, max_steps=4, disable_tqdm=False)
@@ -599,8 +597,9 @@ Trainer(tiny_gpt2(), args, train_dataset=TokenIds(), callbacks=[callback]).train
 
 
 @pytest.mark.slow
+@pytest.mark.process
 def test_summary_is_not_printed_onto_the_progress_bar(tmp_path: Path, subprocess_env: dict[str, str]) -> None:
-    script = SUMMARY_SCRIPT.format(tests=str(ROOT / "tests"), out=str(tmp_path / "out"))
+    script = SUMMARY_SCRIPT.format(out=str(tmp_path / "out"))  # the repo is on the child's PYTHONPATH
     env = {**subprocess_env, "HF_HUB_OFFLINE": "1"}
     result = subprocess.run(  # one stream, as a terminal shows stdout and stderr
         [sys.executable, "-c", script], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
