@@ -129,9 +129,11 @@ def test_summary_flags_a_late_or_missing_settling_and_a_suggestion_longer_than_t
     assert any("did not settle" in f for f in summary["flags"])
 
 
-def test_close_to_uses_the_seed_spread_or_two_percent() -> None:
+def test_close_to_uses_either_seed_spread_or_two_percent() -> None:
     best = {"mean": 1.0, "std": 0.05}
     assert close_to({"mean": 1.04}, best) and not close_to({"mean": 1.06}, best)
+    assert close_to({"mean": 1.06, "std": 0.07}, best)  # within the compared arm's own spread
+    assert close_to({"mean": 2e-4, "std": 1e-4}, {"mean": 1e-4, "std": 0.0})  # both solved the task
     assert close_to({"mean": 1.019}, {"mean": 1.0, "std": 0.0}) and not close_to({"mean": math.inf}, best)
 
 

@@ -6,7 +6,8 @@ Definitions used by the tables and the README (one place):
   a run *failed* (the tables' "diverged" column) when its loss became non-finite, it ended no
   better than it started, or it ended no better than the task's context-free predictor
   (:func:`.spec.collapsed`);
-* *close to* an arm B: within B's seed spread (one standard deviation) or within 2% of B's mean;
+* *close to* an arm B: A's mean is within the seed spread (the larger of the two arms' standard
+  deviations: a difference of two noisy means) or within 2% of B's mean, or better;
 * the best grid arm: the AdamW arm of the fixed grid (no warmup included, untuned included) with
   the lowest mean among those with no diverged seed (all of them if every one diverged);
 * *warmup matters* when AdamW without warmup diverged in a seed, or is not close to the best arm;
@@ -59,12 +60,12 @@ def _steps_to(evals: list[list[Any]], target: float) -> int | None:
 
 
 def close_to(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    """``a`` is within ``b``'s seed spread or within 2% of ``b``'s mean (or better)."""
+    """``a`` is within the seed spread of either arm or within 2% of ``b``'s mean (or better)."""
     if not math.isfinite(a["mean"]):
         return False
     if not math.isfinite(b["mean"]):
         return True
-    return a["mean"] - b["mean"] <= max(b["std"], TOLERANCE * abs(b["mean"]))
+    return a["mean"] - b["mean"] <= max(a.get("std", 0.0), b["std"], TOLERANCE * abs(b["mean"]))
 
 
 def summarize_task(

@@ -186,7 +186,7 @@ class _Pool:
         try:
             if self.executor is None:
                 for label, spec in items:
-                    bar.set_postfix_str(f"{spec.task} {label} seed {spec.seed}")
+                    bar.set_postfix_str(f"{spec.task}@{spec.lr:g} {label} seed {spec.seed}")
                     yield _labelled(label, spec)
                     bar.update(1)
                 return
@@ -197,7 +197,8 @@ class _Pool:
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in finished:
                     label, record = future.result()
-                    bar.set_postfix_str(f"{record['spec']['task']} {label} seed {record['spec']['seed']}")
+                    spec = record["spec"]
+                    bar.set_postfix_str(f"{spec['task']}@{spec['lr']:g} {label} seed {spec['seed']}")
                     bar.update(1)
                     yield label, record
         finally:

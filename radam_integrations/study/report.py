@@ -47,11 +47,49 @@ def _rows(summary: dict[str, Any]) -> list[list[str]]:
     return [_cells(label, stats) for label, stats in arms]
 
 
+OVERVIEW = (
+    "task",
+    "warmup matters",
+    "RAdam ~ best",
+    "T (probe)",
+    "suggested",
+    "rank",
+    "gap",
+    "bar",
+    "untuned",
+)
+
+
+def overview_rows(summaries: list[dict[str, Any]]) -> list[list[str]]:
+    """One row per task: the issue's questions, answered (see :mod:`.analysis` for the definitions)."""
+    rows = []
+    for s in summaries:
+        suggested = f"{s['suggested']['steps']}" + ("" if s["suggested"]["source"] == "detector" else "*")
+        rows.append([
+            s["task"], "yes" if s["warmup_matters"] else "no", "yes" if s["radam_removes_the_need"] else "no",
+            str(s["settled_step"]), suggested,
+            f"{s['suggestion_rank']}/{s['grid_size']}", f"{100 * s['suggestion_gap']:+.1f}%",
+            "pass" if s["suggestion_passes"] else "miss", "pass" if s["untuned_passes"] else "miss",
+        ])  # fmt: skip
+    return rows
+
+
 def markdown_report(results: dict[str, Any]) -> str:
-    """``study.md``: one section per task."""
+    """``study.md``: the overview, then one section per task."""
     tasks = {task_label(t): t for t in results["plan"]["tasks"]}
-    parts = []
-    for summary in summarize_study(results):
+    summaries = summarize_study(results)
+    parts = [
+        "\n".join([
+            "| " + " | ".join(OVERVIEW) + " |",
+            "| " + " | ".join("---" for _ in OVERVIEW) + " |",
+            *("| " + " | ".join(row) + " |" for row in overview_rows(summaries)),
+            "",
+            "`*`: the probe did not settle; the suggestion is the untuned `2 / (1 - beta2)`. rank: among the "
+            "AdamW grid arms by mean held-out loss; gap: against the best grid arm; bar and untuned: the "
+            "issue's criterion for the suggested and the untuned warmup.",
+        ])
+    ]  # fmt: skip
+    for summary in summaries:
         task, seeds = tasks[summary["task"]], len(results["plan"]["seeds"])
         lines = [
             f"## {summary['task']}",
@@ -73,8 +111,9 @@ def markdown_report(results: dict[str, Any]) -> str:
 
 
 def terminal_report(results: dict[str, Any]) -> str:
-    out = []
-    for summary in summarize_study(results):
+    summaries = summarize_study(results)
+    out = [text_table(OVERVIEW, overview_rows(summaries))] if summaries else []
+    for summary in summaries:
         out.append(f"{summary['task']}\n{text_table(HEADER, _rows(summary))}\n{verdict(summary)}")
         out += [f"  note: {flag}" for flag in summary["flags"]]
     return "\n\n".join(out)
