@@ -139,12 +139,12 @@ def test_unknown_task_is_refused() -> None:
 # ---------------------------------------------------------------------- runs through the Trainer
 @pytest.mark.fit
 @pytest.mark.parametrize("task", bytes_lm.TASKS)
-@pytest.mark.parametrize("optimizer", ["radam", "adamw"])
+@pytest.mark.parametrize("optimizer", ["radam", "adamw", "torch_radam"])
 def test_run_trains_through_the_trainer_and_the_loss_falls(
     task: str, optimizer: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     record = run(spec(task, optimizer), TINY)
-    expected = RAdam if optimizer == "radam" else torch.optim.AdamW
+    expected = {"radam": RAdam, "adamw": torch.optim.AdamW, "torch_radam": torch.optim.RAdam}[optimizer]
     assert record["optimizer_class"] == f"{expected.__module__}.{expected.__qualname__}"
     assert record["steps_done"] == 40 and not record["diverged"]
     assert [s for s, _ in record["train_loss"]] == [10, 20, 30, 40]

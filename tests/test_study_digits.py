@@ -87,7 +87,9 @@ def test_scheduler_without_warmup_is_constant():
 
 
 @pytest.mark.parametrize(
-    ("optimizer", "expected"), [("radam", RAdam), ("adamw", torch.optim.AdamW)], ids=["radam", "adamw"]
+    ("optimizer", "expected"),
+    [("radam", RAdam), ("adamw", torch.optim.AdamW), ("torch_radam", torch.optim.RAdam)],
+    ids=["radam", "adamw", "torch_radam"],
 )
 def test_build_optimizer_differs_only_in_rectification(optimizer, expected):
     model = digits.build_model("vit_tiny_patch16_224")
@@ -97,7 +99,7 @@ def test_build_optimizer_differs_only_in_rectification(optimizer, expected):
     assert decays == [0.0, digits.WEIGHT_DECAY]  # timm: no decay for biases and norms
     for group in opt.param_groups:
         assert group["lr"] == 2e-3 and tuple(group["betas"]) == (0.9, 0.95) and group["eps"] == 1e-8
-    if optimizer == "radam":
+    if optimizer in ("radam", "torch_radam"):
         assert all(group["decoupled_weight_decay"] for group in opt.param_groups)
 
 

@@ -47,8 +47,10 @@ __all__ = ["MODELS", "SETTINGS", "TASKS", "BytesLMSettings", "build_model", "cau
 MODELS = {"bytes_lm/gpt2": "gpt2", "bytes_lm/bert_postln": "bert_postln"}
 TASKS = tuple(MODELS)
 
-#: ``spec.optimizer`` -> ``TrainingArguments.optim``: both decouple weight decay.
-OPTIM = {"radam": "radamw", "adamw": "adamw_torch"}
+#: ``spec.optimizer`` -> ``TrainingArguments.optim``: all decouple weight decay. ``torch_radam``
+#: (``torch.optim.RAdam``, which has no ``optim`` name) goes through the Trainer's public
+#: ``optimizer_cls_and_kwargs``; its ``optim`` value is then unused.
+OPTIM = {"radam": "radamw", "adamw": "adamw_torch", "torch_radam": "adamw_torch"}
 
 
 @dataclass(frozen=True)
@@ -280,9 +282,16 @@ def _run(spec: RunSpec, settings: BytesLMSettings) -> dict[str, Any]:
                 data_seed=spec.seed,
                 dataloader_num_workers=0,
             )
+            torch_radam = None
+            if spec.optimizer == "torch_radam":
+                torch_radam = (
+                    torch.optim.RAdam,
+                    {"lr": spec.lr, "betas": (0.9, spec.beta2), "eps": 1e-8, "decoupled_weight_decay": True},
+                )
             trainer = Trainer(
-                model=model, args=args, train_dataset=corpus.train_dataset(spec.seed), callbacks=callbacks
-            )
+                model=model, args=args, train_dataset=corpus.train_dataset(spec.seed), callbacks=callbacks,
+                optimizer_cls_and_kwargs=torch_radam,
+            )  # fmt: skip
             trainer.remove_callback(PrinterCallback)  # disable_tqdm swaps the bar for print(logs)
             start = time.perf_counter()
             trainer.train()

@@ -82,7 +82,7 @@ TRAIN_LOSS_EVERY = 10
 #: The detector's evaluation period in steps.
 DETECT_EVERY = 10
 #: spec.optimizer -> the name timm's factory knows it by.
-TIMM_OPTIMIZERS = {"radam": "radamw", "adamw": "adamw"}
+TIMM_OPTIMIZERS = {"radam": "radamw", "adamw": "adamw", "torch_radam": "torchradamw"}
 
 
 @dataclass(frozen=True)

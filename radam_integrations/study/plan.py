@@ -4,6 +4,7 @@ Every task is trained with the same arms:
 
 ==================  ========================================================================
 ``radam``           radam_integrations.RAdam, no warmup
+``torch_radam``     torch.optim.RAdam, no warmup: the same numbers, for the optimizer step's cost
 ``adamw``           AdamW, no warmup (the grid's 0)
 ``adamw-w<W>``      AdamW, linear warmup over W steps, W in the fixed grid (chosen without
                     the detector) and the untuned ``2 / (1 - beta2)``
@@ -121,6 +122,7 @@ class StudyPlan:
         specs: list[tuple[str, RunSpec]] = []
         for seed in self.seeds:
             specs.append(("radam", task.spec("radam", 0, seed)))
+            specs.append(("torch_radam", task.spec("torch_radam", 0, seed)))
             for warmup in task.grid(self.grid):
                 specs.append(
                     ("adamw" if warmup == 0 else f"adamw-w{warmup}", task.spec("adamw", warmup, seed))

@@ -16,6 +16,7 @@ Example:
 from __future__ import annotations
 
 import math
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,43 @@ HEADER = ("arm", "warmup", "held-out loss", "accuracy", "diverged", "steps to ta
 
 
 def _order(label: str, stats: dict[str, Any]) -> tuple[int, int]:
-    return (0 if label == "radam" else 2 if label == "suggested" else 1, stats["warmup"])
+    first = {"radam": 0, "torch_radam": 1, "suggested": 3}
+    return (first.get(label, 2), stats["warmup"])
+
+
+COSTS = ("task", "step share: ours", "torch RAdam", "AdamW", "detector overhead (probe)")
+
+
+def cost_rows(results: dict[str, Any]) -> list[list[str]]:
+    """Per task: the optimizer step's share of the training loop (median over runs) and the detector's.
+
+    The share is ``optimizer_seconds / seconds`` of each run (torch's step hooks; a closure's
+    forward and backward subtracted); the detector's is the probe's time inside
+    ``WarmupDetector.update`` over its training loop, at the detector's defaults.
+    """
+    rows = []
+    for task in results["plan"]["tasks"]:
+        label = task_label(task)
+        runs = [
+            r for r in results["runs"] if (r["spec"]["task"], r["spec"]["lr"]) == (task["task"], task["lr"])
+        ]
+
+        def share(optimizer: str, runs: list[dict[str, Any]] = runs) -> str:
+            values = [
+                r["optimizer_seconds"] / r["seconds"]
+                for r in runs
+                if r["spec"]["optimizer"] == optimizer and r.get("optimizer_seconds") and r["seconds"] > 0
+            ]
+            return f"{100 * statistics.median(values):.1f}%" if values else "-"
+
+        probe = results["probes"].get(label, {})
+        overhead = (
+            f"{100 * probe['detector_seconds'] / probe['seconds']:.2f}%"
+            if probe.get("detector_seconds")
+            else "-"
+        )
+        rows.append([label, share("radam"), share("torch_radam"), share("adamw"), overhead])
+    return rows
 
 
 def _cells(label: str, s: dict[str, Any]) -> list[str]:
@@ -87,6 +124,10 @@ def markdown_report(results: dict[str, Any]) -> str:
             "`*`: the probe did not settle; the suggestion is the untuned `2 / (1 - beta2)`. rank: among the "
             "AdamW grid arms by mean held-out loss; gap: against the best grid arm; bar and untuned: the "
             "issue's criterion for the suggested and the untuned warmup.",
+            "",
+            "| " + " | ".join(COSTS) + " |",
+            "| " + " | ".join("---" for _ in COSTS) + " |",
+            *("| " + " | ".join(row) + " |" for row in cost_rows(results)),
         ])
     ]  # fmt: skip
     for summary in summaries:
@@ -112,7 +153,11 @@ def markdown_report(results: dict[str, Any]) -> str:
 
 def terminal_report(results: dict[str, Any]) -> str:
     summaries = summarize_study(results)
-    out = [text_table(OVERVIEW, overview_rows(summaries))] if summaries else []
+    out = (
+        [text_table(OVERVIEW, overview_rows(summaries)), text_table(COSTS, cost_rows(results))]
+        if summaries
+        else []
+    )
     for summary in summaries:
         out.append(f"{summary['task']}\n{text_table(HEADER, _rows(summary))}\n{verdict(summary)}")
         out += [f"  note: {flag}" for flag in summary["flags"]]

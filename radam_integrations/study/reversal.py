@@ -79,6 +79,8 @@ def _module(spec: RunSpec) -> Any:
                 optimizer: torch.optim.Optimizer = RAdam(
                     self.parameters(), decoupled_weight_decay=True, **kwargs
                 )
+            elif spec.optimizer == "torch_radam":
+                optimizer = torch.optim.RAdam(self.parameters(), decoupled_weight_decay=True, **kwargs)
             else:
                 optimizer = torch.optim.AdamW(self.parameters(), **kwargs)
             if spec.warmup_steps == 0:

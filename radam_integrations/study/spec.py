@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 __all__ = ["OPTIMIZERS", "RunSpec", "collapsed", "diverged", "run_record"]
 
-OPTIMIZERS = ("radam", "adamw")
+OPTIMIZERS = ("radam", "adamw", "torch_radam")
 
 
 @dataclass(frozen=True)
@@ -31,8 +31,9 @@ class RunSpec:
     Args:
         task: ``"<task>/<model>"``, e.g. ``"bytes_lm/gpt2"``, ``"bytes_lm/bert_postln"``,
             ``"digits/<timm model>"``, ``"reversal/postln"``.
-        optimizer: ``"radam"`` (radam_integrations.RAdam through the framework's own route) or
-            ``"adamw"`` (the framework's AdamW).
+        optimizer: ``"radam"`` (radam_integrations.RAdam through the framework's own route),
+            ``"adamw"`` (the framework's AdamW) or ``"torch_radam"`` (``torch.optim.RAdam``: the
+            same numbers as ours, for the optimizer step's cost).
         warmup_steps: linear warmup from 0 over this many optimizer steps, through the
             framework's own scheduler; constant learning rate afterwards. 0: none.
         lr, beta2: peak learning rate and Adam's beta2 (beta1 = 0.9, eps = 1e-8, weight decay 0.01
@@ -44,7 +45,7 @@ class RunSpec:
     """
 
     task: str
-    optimizer: Literal["radam", "adamw"]
+    optimizer: Literal["radam", "adamw", "torch_radam"]
     warmup_steps: int
     lr: float
     beta2: float
@@ -61,7 +62,7 @@ class RunSpec:
 
     @property
     def arm(self) -> str:
-        """``radam``, ``adamw`` or ``adamw-w<warmup>``: the name tables and figures use."""
+        """``radam``, ``adamw``, ``torch_radam`` or ``adamw-w<warmup>``: the name tables and figures use."""
         return self.optimizer if self.warmup_steps == 0 else f"{self.optimizer}-w{self.warmup_steps}"
 
     def to_dict(self) -> dict[str, Any]:
