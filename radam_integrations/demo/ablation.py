@@ -22,6 +22,7 @@ from typing import Any
 import torch
 
 from .. import theory
+from .._console import progress_bar
 from .figure import plot_results
 from .results import RESULTS_FILE, load_results, save_results, write_metrics_csv
 from .settings import ARMS, Arm, DemoSettings, warmup_length
@@ -50,7 +51,7 @@ def run_ablation(settings: DemoSettings, out: Path, progress: bool = True) -> di
     """Run every configuration and seed, write the results, the table and the figure."""
     out.mkdir(parents=True, exist_ok=True)
     total = len(ARMS) * len(settings.seeds) * settings.steps
-    bar = _progress_bar(total, enabled=progress)
+    bar = progress_bar(total, enabled=progress, unit="step")
     runs: list[dict[str, Any]] = []
     suggested: int | None = None
     started = time.perf_counter()
@@ -83,27 +84,6 @@ def _detector_suggestion(runs: list[dict[str, Any]], settings: DemoSettings) -> 
     if not values:
         return theory.untuned_linear_warmup(settings.beta2)
     return int(statistics.median_low(values))
-
-
-def _progress_bar(total: int, enabled: bool) -> Any:
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:  # pragma: no cover - tqdm comes with lightning/transformers
-        tqdm = None
-    if tqdm is None or not enabled:
-        return _NullBar()
-    return tqdm(total=total, unit="step", dynamic_ncols=True)
-
-
-class _NullBar:
-    def update(self, n: int = 1) -> None:
-        pass
-
-    def set_description(self, text: str) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
 
 
 def write_reports(results: dict[str, Any], out: Path) -> dict[str, Path]:

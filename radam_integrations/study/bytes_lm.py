@@ -40,6 +40,7 @@ from torch import Tensor
 from ..warmup.unwrap import unwrap_optimizer
 from .corpus import VOCAB_SIZE, Corpus, load_corpus
 from .spec import RunSpec, run_record
+from .timing import StepTimer
 
 __all__ = ["MODELS", "SETTINGS", "TASKS", "BytesLMSettings", "build_model", "causal_eval", "run"]
 
@@ -153,23 +154,15 @@ def _probe_class() -> type:
             self.held_out, self.eval_every = held_out, eval_every
             self.train_loss: list[tuple[int, float]] = []
             self.evals: list[tuple[int, float, float | None]] = []
-            self.optimizer_seconds = 0.0
+            self.timer = StepTimer()
             self.optimizer_class = ""
             self.step_seconds: list[float] = []  # each training step, evaluations left out
-            self._started = 0.0
             self._step_started = 0.0
 
         def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
             inner, _ = unwrap_optimizer(kwargs["optimizer"])  # under accelerate's wrapper
             self.optimizer_class = f"{type(inner).__module__}.{type(inner).__qualname__}"
-            inner.register_step_pre_hook(self._pre)
-            inner.register_step_post_hook(self._post)
-
-        def _pre(self, *_: Any) -> None:
-            self._started = time.perf_counter()
-
-        def _post(self, *_: Any) -> None:
-            self.optimizer_seconds += time.perf_counter() - self._started
+            self.timer.attach(inner)
 
         def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kwargs: Any) -> None:
             if logs and "loss" in logs:
@@ -198,17 +191,6 @@ def _probe_class() -> type:
             self.evals.append((step, loss, accuracy))
 
     return Probe
-
-
-def _timed(method: Any, totals: list[float]) -> Any:
-    def timed(*args: Any, **kwargs: Any) -> Any:
-        start = time.perf_counter()
-        try:
-            return method(*args, **kwargs)
-        finally:
-            totals[0] += time.perf_counter() - start
-
-    return timed
 
 
 def run(spec: RunSpec, settings: BytesLMSettings = SETTINGS) -> dict[str, Any]:
@@ -245,13 +227,10 @@ def _run(spec: RunSpec, settings: BytesLMSettings) -> dict[str, Any]:
     probe = _probe_class()(corpus.held_out, spec.eval_every)
     callbacks: list[Any] = [probe]
     detector_cb = None
-    detector_seconds = [0.0]
     if spec.detect:
         detector_cb = WarmupDetectorCallback(
             print_summary=False, save_history=False, plot=False, metrics="compact"
         )
-        # the instance attribute shadows the method: CallbackHandler looks events up by name
-        detector_cb.on_optimizer_step = _timed(detector_cb.on_optimizer_step, detector_seconds)
         callbacks.append(detector_cb)
 
     verbosity = hf_logging.get_verbosity()
@@ -302,20 +281,14 @@ def _run(spec: RunSpec, settings: BytesLMSettings) -> dict[str, Any]:
 
     detector = None
     if detector_cb is not None and detector_cb.detector is not None:
-        found = detector_cb.detector
-        detector = {
-            "settled_step": found.settled_step,
-            "suggested_warmup_steps": found.suggested_warmup_steps,
-            "relapses": found.relapses,
-            "overhead_seconds": detector_seconds[0],
-        }
+        detector = detector_cb.detector.run_summary()
     record = run_record(
         spec,
         train_loss=probe.train_loss,
         evals=probe.evals,
         initial_eval_loss=initial_eval_loss,
         seconds=seconds,
-        optimizer_seconds=probe.optimizer_seconds,
+        optimizer_seconds=probe.timer.seconds,
         detector=detector,
         baseline_loss=corpus.unigram_loss(),
     )

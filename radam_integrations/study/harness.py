@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 import importlib
+import json
 import multiprocessing
 import os
 import platform
@@ -25,6 +26,7 @@ from typing import Any
 import torch
 
 from .. import theory
+from .._console import progress_bar
 from ..files import write_json
 from .plan import StudyPlan, TaskPlan
 from .spec import RunSpec
@@ -88,8 +90,6 @@ def _environment() -> dict[str, Any]:
 
 def load_results(run_dir: Path) -> dict[str, Any]:
     """The results file of ``run_dir`` (``ValueError`` with the reason when it is not one)."""
-    import json
-
     path = Path(run_dir) / RESULTS_FILE
     try:
         data = json.loads(path.read_text())
@@ -182,7 +182,7 @@ class _Pool:
         self, items: list[tuple[str, RunSpec]], what: str, progress: bool
     ) -> Iterable[tuple[str, dict[str, Any]]]:
         """``(label, record)`` of every item, in completion order, with a progress bar."""
-        bar = _bar(len(items), what, progress)
+        bar = progress_bar(len(items), enabled=progress, desc=what, unit="run")
         try:
             if self.executor is None:
                 for label, spec in items:
@@ -203,24 +203,3 @@ class _Pool:
                     yield label, record
         finally:
             bar.close()
-
-
-def _bar(total: int, what: str, enabled: bool) -> Any:
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:  # pragma: no cover - tqdm comes with transformers and lightning
-        enabled = False
-    if not enabled or total == 0:
-        return _NullBar()
-    return tqdm(total=total, desc=what, unit="run", dynamic_ncols=True)
-
-
-class _NullBar:
-    def update(self, n: int = 1) -> None:
-        pass
-
-    def set_postfix_str(self, text: str) -> None:
-        pass
-
-    def close(self) -> None:
-        pass

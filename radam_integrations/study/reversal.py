@@ -124,14 +124,7 @@ def run(spec: RunSpec) -> dict[str, Any]:
     start = time.perf_counter()
     trainer.fit(module, train_dataloaders=loader)
     seconds = time.perf_counter() - start
-    detector = None
-    if detector_cb is not None:
-        found = detector_cb.detectors[0]
-        detector = {
-            "settled_step": found.settled_step,
-            "suggested_warmup_steps": found.suggested_warmup_steps,
-            "relapses": found.relapses,
-        }
+    detector = None if detector_cb is None else detector_cb.detectors[0].run_summary()
     return run_record(
         spec,
         train_loss=module.train_points,

@@ -113,8 +113,9 @@ def run_record(
         initial_eval_loss: held-out loss before the first step (what a failed run stays at).
         seconds: wall time of the training loop.
         optimizer_seconds: time spent in ``optimizer.step()`` (for the step's share), if measured.
-        detector: with ``spec.detect``: ``{"settled_step", "suggested_warmup_steps", "relapses"}``
-            from the detector.
+        detector: with ``spec.detect``: the detector's ``run_summary()`` (``settled_step``,
+            ``relapses``, ``suggested_warmup_steps``). Its time is measured by the harness
+            (:func:`.timing.detector_time`), the same way for every task.
         baseline_loss: held-out loss of the task's context-free predictor (see :func:`collapsed`).
     """
     losses = [loss for _, loss in train_loss]
