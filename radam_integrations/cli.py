@@ -246,7 +246,10 @@ def _cmd_study(args: argparse.Namespace) -> int:
     out = Path(args.out)
     runs = sum(len(plan.arm_specs(t, 1)) for t in plan.tasks) + len(plan.tasks)
     print(f"warmup study -> {out} ({len(plan.tasks)} tasks, {runs} runs, {args.workers} worker(s))")
-    results = run_study(plan, out, workers=args.workers, progress=not args.no_progress)
+    try:
+        results = run_study(plan, out, workers=args.workers, progress=not args.no_progress)
+    except ValueError as err:  # the output folder holds another plan's (or a damaged) results file
+        raise CLIError(str(err)) from err
     print(terminal_report(results))
     written = write_report(results, out, plot=not args.no_plot)
     print("wrote " + ", ".join(str(p) for p in [out / "study_results.json", *written]))

@@ -252,3 +252,17 @@ def test_quick_study_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert main(["study", "--quick", "--workers", "1", "--no-progress", "--no-plot", "--out", str(out)]) == 0
     assert f"{expected} runs done" in capsys.readouterr().out
     assert len(load_results(out)["runs"]) == expected
+    assert load_results(out)["seconds"] >= results["seconds"] > 0  # the first session's time is kept
+
+
+def test_a_folder_with_another_plans_results_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = (_results(tmp_path) / RESULTS_FILE).read_bytes()  # a one-task plan with two seeds
+    assert main(["study", "--quick", "--no-progress", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "holds a study of another plan" in err
+    assert (tmp_path / RESULTS_FILE).read_bytes() == before  # nothing overwritten
+    (tmp_path / RESULTS_FILE).write_text("{not json")
+    assert main(["study", "--quick", "--no-progress", "--out", str(tmp_path)]) == 2
+    assert "not a study results file" in capsys.readouterr().err

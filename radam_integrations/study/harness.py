@@ -3,7 +3,8 @@
 Runs are independent processes' work: ``workers`` processes (spawned, one torch thread each)
 take runs from one queue, so two workers keep a 2-core machine busy. The results file
 (``study_results.json``, strict JSON, written atomically after every finished run) doubles as
-the resume point: run the same plan into the same folder again and only the missing runs run.
+the resume point: run the same plan into the same folder again and only the missing runs run
+(a folder holding another plan's results is refused rather than overwritten).
 
 Example:
     >>> from radam_integrations.study.plan import StudyPlan
@@ -115,13 +116,19 @@ def run_study(
     }  # fmt: skip
     previous = out / RESULTS_FILE
     if previous.is_file():
-        try:
-            old = load_results(out)
-        except ValueError:
-            old = None
-        if old is not None and old["plan"] == results["plan"]:
-            results.update(probes=old["probes"], suggested=old["suggested"], runs=old["runs"])
-            log(f"resuming {previous}: {len(old['runs'])} runs done")
+        old = load_results(out)  # a damaged file is an error, not something to overwrite
+        if old["plan"] != results["plan"]:
+            raise ValueError(
+                f"{previous} holds a study of another plan (tasks, seeds or grid): choose another "
+                "output folder, or move that file away to start over"
+            )
+        results.update(
+            probes=old["probes"],
+            suggested=old["suggested"],
+            runs=old["runs"],
+            seconds=old.get("seconds", 0.0),
+        )
+        log(f"resuming {previous}: {len(old['runs'])} runs done")
 
     def save() -> None:
         write_json(previous, results)
