@@ -28,7 +28,10 @@ import math
 import statistics
 from typing import Any
 
-__all__ = ["arm_stats", "close_to", "summarize_study", "summarize_task", "task_label", "verdict"]
+from .. import theory
+from .plan import TaskPlan
+
+__all__ = ["arm_stats", "close_to", "summarize_study", "summarize_task", "task_label", "task_runs", "verdict"]
 
 TOLERANCE = 0.02
 
@@ -83,7 +86,10 @@ def summarize_task(
     healthy = {label: s for label, s in grid.items() if s["diverged"] == 0} or grid
     best_label = min(healthy, key=lambda label: healthy[label]["mean"])
     best, none, radam, sugg = healthy[best_label], arms["adamw"], arms["radam"], arms["suggested"]
-    untuned_label = next((label for label, s in grid.items() if s["warmup"] == _untuned(task)), None)
+    untuned_label = next(
+        (label for label, s in grid.items() if s["warmup"] == theory.untuned_linear_warmup(task["beta2"])),
+        None,
+    )
     warmup_matters = none["diverged"] > 0 or not close_to(none, best)
     if warmup_matters:
         passes = close_to(sugg, best) and not (sugg["diverged"] > 0 and best["diverged"] == 0)
@@ -124,15 +130,14 @@ def summarize_task(
     }
 
 
-def _untuned(task: dict[str, Any]) -> int:
-    from .. import theory
-
-    return theory.untuned_linear_warmup(task["beta2"])
-
-
 def task_label(task: dict[str, Any]) -> str:
-    """``task@lr``, as :attr:`.plan.TaskPlan.label`."""
-    return f"{task['task']}@{task['lr']:g}"
+    """``task@lr`` of a task as the results file stores it (:attr:`.plan.TaskPlan.label`)."""
+    return TaskPlan(**task).label
+
+
+def task_runs(results: dict[str, Any], task: dict[str, Any]) -> list[dict[str, Any]]:
+    """The runs of one task of the plan (a task is a model at one learning rate)."""
+    return [r for r in results["runs"] if (r["spec"]["task"], r["spec"]["lr"]) == (task["task"], task["lr"])]
 
 
 def summarize_study(results: dict[str, Any]) -> list[dict[str, Any]]:
@@ -140,9 +145,7 @@ def summarize_study(results: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
     for task in results["plan"]["tasks"]:
         label = task_label(task)
-        runs = [
-            r for r in results["runs"] if (r["spec"]["task"], r["spec"]["lr"]) == (task["task"], task["lr"])
-        ]
+        runs = task_runs(results, task)
         if runs and label in results["probes"]:
             out.append(summarize_task(task, runs, results["probes"][label], results["suggested"][label]))
     return out

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .._text_table import text_table
-from .analysis import summarize_study, task_label, verdict
+from .analysis import summarize_study, task_label, task_runs, verdict
 
 __all__ = ["markdown_report", "plot_task", "terminal_report", "write_report"]
 
@@ -46,9 +46,7 @@ def cost_rows(results: dict[str, Any]) -> list[list[str]]:
     rows = []
     for task in results["plan"]["tasks"]:
         label = task_label(task)
-        runs = [
-            r for r in results["runs"] if (r["spec"]["task"], r["spec"]["lr"]) == (task["task"], task["lr"])
-        ]
+        runs = task_runs(results, task)
 
         def share(optimizer: str, runs: list[dict[str, Any]] = runs) -> str:
             values = [
@@ -170,7 +168,7 @@ def plot_task(results: dict[str, Any], summary: dict[str, Any], path: Path) -> P
 
     plt = _pyplot()
     task = next(t for t in results["plan"]["tasks"] if task_label(t) == summary["task"])
-    runs = [r for r in results["runs"] if (r["spec"]["task"], r["spec"]["lr"]) == (task["task"], task["lr"])]
+    runs = task_runs(results, task)
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
     shown = ["radam", "adamw", summary["best_grid_arm"], "suggested"]
     for label in dict.fromkeys(shown):
