@@ -54,13 +54,17 @@ class DemoModule(pl.LightningModule):
         accuracy = (logits.argmax(-1) == self.val_y).float().mean().item()
         return {"val_loss": loss, "val_accuracy": accuracy}
 
-    def configure_optimizers(self) -> Any:
+    def make_optimizer(self) -> torch.optim.Optimizer:
+        """The arm's optimizer (the study's control task overrides this, and only this)."""
         s, arm = self.settings, self.arm
         kwargs = {"lr": s.lr, "betas": (s.beta1, s.beta2), "eps": arm.eps}
         if arm.optimizer == "radam":
-            optimizer: torch.optim.Optimizer = RAdam(self.parameters(), **kwargs)
-        else:
-            optimizer = torch.optim.Adam(self.parameters(), **kwargs)
+            return RAdam(self.parameters(), **kwargs)
+        return torch.optim.Adam(self.parameters(), **kwargs)
+
+    def configure_optimizers(self) -> Any:
+        """:meth:`make_optimizer`, with a linear warmup over ``warmup`` steps when there is one."""
+        optimizer = self.make_optimizer()
         if self.warmup <= 0:
             return optimizer
         length = self.warmup

@@ -1,11 +1,12 @@
 """The control task: the demo's post-LN sequence reversal (generated data), trained with Lightning.
 
 Kept from the demo as the control the real-data tasks are read against: the task this project
-wrote itself, where warmup is known to matter at the demo's learning rate. The model is the
-demo's :class:`~radam_integrations.demo.model.PostLNTransformer` (:data:`MODEL`); the optimizer is
-``radam_integrations.RAdam`` (decoupled weight decay) or ``torch.optim.AdamW``, with a linear
-warmup through a step-interval ``LambdaLR`` returned from ``configure_optimizers`` (Lightning's
-own scheduler route), constant afterwards.
+wrote itself, where warmup is known to matter at the demo's learning rate. The run is the
+demo's :class:`~radam_integrations.demo.lightning_module.DemoModule` (its model at the size of
+:data:`MODEL`, its training step, held-out set and linear warmup through a step-interval
+``LambdaLR`` from ``configure_optimizers``, Lightning's own scheduler route), with the study's
+optimizers: ``radam_integrations.RAdam`` or ``torch.optim.RAdam`` (decoupled weight decay) or
+``torch.optim.AdamW``.
 
 Example:
     >>> spec = RunSpec("reversal/postln", "radam", 0, lr=3e-3, beta2=0.99, steps=4, seed=0, eval_every=2)
@@ -19,10 +20,9 @@ import time
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
-from ..demo.model import ModelConfig, PostLNTransformer
-from ..demo.task import ReversalStream, validation_set
+from ..demo.model import ModelConfig
+from ..demo.task import ReversalStream
 from ..demo.training import quiet_lightning
 from .spec import RunSpec, run_record
 
@@ -35,61 +35,36 @@ LENGTH, BATCH, VAL_SIZE = 20, 64, 256
 
 
 def _module(spec: RunSpec) -> Any:
-    import lightning.pytorch as pl
-
+    """The demo's LightningModule with the study's optimizers (everything else is the demo's)."""
+    from ..demo.lightning_module import DemoModule
+    from ..demo.settings import Arm, DemoSettings
     from ..optim import RAdam
 
-    class ReversalModule(pl.LightningModule):
-        def __init__(self) -> None:
-            super().__init__()
-            torch.manual_seed(spec.seed)
-            self.net = PostLNTransformer(MODEL)
-            self.val_x, self.val_y = validation_set(VAL_SIZE, LENGTH, MODEL.vocab_size)
-            self.losses: list[float] = []
-            self.train_points: list[tuple[int, float]] = []
-            self.evals: list[tuple[int, float, float | None]] = []
-
-        def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
-            x, y = batch
-            logits = self.net(x)
-            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
-            self.losses.append(loss.item())
-            return loss
-
-        def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
-            step = self.trainer.global_step
-            if step % 10 == 0 or step == spec.steps:
-                self.train_points.append((step, sum(self.losses) / len(self.losses)))
-                self.losses.clear()
-            if step % spec.eval_every == 0 or step == spec.steps:
-                self.evals.append((step, *self.evaluate()))
-
-        @torch.no_grad()
-        def evaluate(self) -> tuple[float, float]:
-            was_training = self.net.training
-            self.net.eval()
-            logits = self.net(self.val_x)
-            self.net.train(was_training)
-            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), self.val_y.reshape(-1)).item()
-            return loss, (logits.argmax(-1) == self.val_y).float().mean().item()
-
-        def configure_optimizers(self) -> Any:
+    class ReversalModule(DemoModule):
+        def make_optimizer(self) -> torch.optim.Optimizer:
             kwargs = {"lr": spec.lr, "betas": (0.9, spec.beta2), "eps": 1e-8, "weight_decay": 0.01}
             if spec.optimizer == "radam":
-                optimizer: torch.optim.Optimizer = RAdam(
-                    self.parameters(), decoupled_weight_decay=True, **kwargs
-                )
-            elif spec.optimizer == "torch_radam":
-                optimizer = torch.optim.RAdam(self.parameters(), decoupled_weight_decay=True, **kwargs)
-            else:
-                optimizer = torch.optim.AdamW(self.parameters(), **kwargs)
-            if spec.warmup_steps == 0:
-                return optimizer
-            length = spec.warmup_steps
-            scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(1.0, (s + 1) / length))
-            return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+                return RAdam(self.parameters(), decoupled_weight_decay=True, **kwargs)
+            if spec.optimizer == "torch_radam":
+                return torch.optim.RAdam(self.parameters(), decoupled_weight_decay=True, **kwargs)
+            return torch.optim.AdamW(self.parameters(), **kwargs)
 
-    return ReversalModule()
+    settings = DemoSettings(
+        steps=spec.steps, seeds=(spec.seed,), lr=spec.lr, beta2=spec.beta2, batch_size=BATCH, length=LENGTH,
+        model=MODEL, val_every=spec.eval_every, val_size=VAL_SIZE,
+    )  # fmt: skip
+    return ReversalModule(Arm(spec.arm, spec.arm, spec.optimizer), spec.seed, settings, spec.warmup_steps)
+
+
+def _every_ten(losses: list[float]) -> list[tuple[int, float]]:
+    """``(step, mean loss)`` every 10 steps and at the last, over the steps since the previous point."""
+    points, start = [], 0
+    for step in range(1, len(losses) + 1):
+        if step % 10 == 0 or step == len(losses):
+            chunk = losses[start:step]
+            points.append((step, sum(chunk) / len(chunk)))
+            start = step
+    return points
 
 
 def run(spec: RunSpec) -> dict[str, Any]:
@@ -120,16 +95,19 @@ def run(spec: RunSpec) -> dict[str, Any]:
     loader = torch.utils.data.DataLoader(
         ReversalStream(BATCH, LENGTH, MODEL.vocab_size, seed=1000 + spec.seed), batch_size=None
     )
-    initial_loss, initial_accuracy = module.evaluate()
+    initial = module.evaluate()
     start = time.perf_counter()
     trainer.fit(module, train_dataloaders=loader)
     seconds = time.perf_counter() - start
     detector = None if detector_cb is None else detector_cb.detectors[0].run_summary()
     return run_record(
         spec,
-        train_loss=module.train_points,
-        evals=[(0, initial_loss, initial_accuracy), *module.evals],
-        initial_eval_loss=initial_loss,
+        train_loss=_every_ten(module.train_losses),
+        evals=[
+            (p["step"], p["val_loss"], p["val_accuracy"])
+            for p in [{"step": 0, **initial}, *module.val_points]
+        ],
+        initial_eval_loss=initial["val_loss"],
         seconds=seconds,
         optimizer_seconds=timer.seconds,
         detector=detector,
