@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +17,10 @@ import pytest
 from radam_integrations import theory
 from radam_integrations.cli import main
 from radam_integrations.files import write_json
-from radam_integrations.study.analysis import close_to, summarize_task, verdict
-from radam_integrations.study.harness import RESULTS_FILE, load_results, suggestion
+from radam_integrations.study.analysis import close_to, rule_of_t_check, summarize_task, verdict
+from radam_integrations.study.harness import RESULTS_FILE, load_results, run_many, suggestion
 from radam_integrations.study.plan import GRID, StudyPlan, TaskPlan
-from radam_integrations.study.report import markdown_report, terminal_report
+from radam_integrations.study.report import markdown_report, rule_sentence, terminal_report
 from radam_integrations.study.spec import RunSpec, diverged, run_record
 
 TASK = TaskPlan(
@@ -103,6 +103,8 @@ def test_summary_when_warmup_matters_and_the_suggestion_is_close() -> None:
     assert summary["suggestion_passes"] and summary["untuned_passes"]
     assert summary["untuned_arm"] == "adamw-w200" and theory.untuned_linear_warmup(0.99) == 200
     assert summary["flags"] == []
+    # the same bar, applied to every grid arm: w25 is 50% worse, no warmup diverged
+    assert summary["passing_warmups"] == [100, 200] and summary["grid_warmups"] == [0, 25, 100, 200]
     sentence = verdict(summary)
     assert (
         "needed warmup" in sentence and "RAdam removed the need" in sentence and "passes the bar" in sentence
@@ -128,6 +130,36 @@ def test_summary_flags_a_late_or_missing_settling_and_a_suggestion_longer_than_t
         suggestion(TASK, never) and {"steps": 200, "source": "untuned"},
     )
     assert any("did not settle" in f for f in summary["flags"])
+
+
+def _ruled(task: str, settled: int | None, passing: list[int]) -> dict[str, Any]:
+    return {"task": task, "settled_step": settled, "passing_warmups": passing}
+
+
+def test_rule_of_t_check_finds_a_non_decreasing_choice_or_the_conflict() -> None:
+    fits = [_ruled("a", 70, [50, 100, 200]), _ruled("b", 100, [100, 400]), _ruled("c", 150, [0, 400])]
+    check = rule_of_t_check(fits)
+    assert check["possible"] and check["choice"] == {"a": 50, "b": 100, "c": 400}
+    # a task whose probe did not settle has no T: a rule of T says nothing about it
+    assert rule_of_t_check([*fits, _ruled("d", None, [])])["possible"]
+    # the task with the smaller T needs the longer warmup: no non-decreasing rule fits both
+    clash = [_ruled("late", 150, [0, 25, 200]), _ruled("early", 100, [400])]
+    assert rule_of_t_check(clash) == {
+        "possible": False,
+        "choice": {"early": 400},
+        "conflict": ("early", "late"),
+    }
+    # tasks with the same T must share a warmup; the conflict names the one that forced it up
+    tied = [_ruled("x", 100, [50, 100, 400]), _ruled("y", 100, [400]), _ruled("z", 150, [200])]
+    assert rule_of_t_check(tied)["conflict"] == ("y", "z")
+    assert rule_of_t_check([_ruled("none", 80, [])])["conflict"] == (None, "none")
+    sentences = [rule_sentence([_summary_like(r) for r in rs]) for rs in (fits, clash)]
+    assert sentences[0].startswith("A non-decreasing rule of T alone could pass")
+    assert "early needs a longer warmup than any that passes on late" in sentences[1]
+
+
+def _summary_like(ruled: dict[str, Any]) -> dict[str, Any]:
+    return {**ruled, "suggested": {"steps": 200, "source": "detector"}}
 
 
 def test_close_to_uses_either_seed_spread_or_two_percent() -> None:
@@ -162,6 +194,8 @@ def test_report_renders_tables_from_the_results_file(
     md = markdown_report(results)
     assert "## reversal/postln" in md and "| adamw-w100 | 100 | 0.4100 ± 0.0141 |" in md
     assert "passes the bar" in terminal_report(results)
+    assert "| reversal/postln@0.003 | 60 | 100 | 120 |" in md  # the grid warmups that pass, beside T
+    assert "A non-decreasing rule of T alone could pass every task" in md
     assert main(["report", str(tmp_path), "--no-plot"]) == 0
     assert "study report from" in capsys.readouterr().out
     assert (tmp_path / "study.md").read_text() == md
@@ -266,3 +300,38 @@ def test_a_folder_with_another_plans_results_is_refused(
     (tmp_path / RESULTS_FILE).write_text("{not json")
     assert main(["study", "--quick", "--no-progress", "--out", str(tmp_path)]) == 2
     assert "not a study results file" in capsys.readouterr().err
+
+
+def _side_runs():
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "study_side_runs.py"
+    spec = importlib.util.spec_from_file_location("study_side_runs", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(
+    ("arms", "message"),
+    [(["radam-400@0.03"], "expected <optimizer>-w<warmup>@<lr>"), (["sgd-w0@0.1"], "optimizer one of"),
+     (["adamw-w0@1e-2"], "unknown study task")],
+)  # fmt: skip
+def test_side_runs_mistakes_are_one_line_and_exit_2(arms, message, tmp_path, capsys) -> None:
+    side = _side_runs()
+    assert side.parse_arm("torch_radam-w25@3e-3") == ("torch_radam", 25, 3e-3)
+    with pytest.raises(SystemExit) as exit_info:
+        side.main(
+            ["--task", "nope/model", "--arms", *arms, "--workers", "1", "--out", str(tmp_path / "o.json")]
+        )
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and message in err and err.count("\n") == 1
+
+
+@pytest.mark.fit
+def test_run_many_returns_records_in_the_order_of_the_specs() -> None:
+    task = replace(StudyPlan.quick().tasks[-1], steps=6, eval_every=3)
+    specs = [task.spec("adamw", 2, seed=1), task.spec("radam", 0, seed=0)]
+    records = run_many(specs, workers=1, progress=False)
+    assert [r["spec"] for r in records] == [s.to_dict() for s in specs]
+    assert all(math.isfinite(r["final_eval_loss"]) for r in records)

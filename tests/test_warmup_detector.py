@@ -380,3 +380,74 @@ def test_resume_is_exact_also_after_the_history_was_thinned() -> None:
     assert len(straight.history) <= 16
     assert json.dumps(resumed.history) == json.dumps(straight.history)
     assert resumed.state_dict() == straight.state_dict()
+
+
+def _reference_sums(entries, steps, beta1, beta2, eps) -> list[float]:
+    """The sums of :func:`group_sums`, element by element in float64 (slow, obviously right)."""
+    from radam_integrations.warmup.sums import SUM_FIELDS
+
+    out = dict.fromkeys(SUM_FIELDS, 0.0)
+    for (param, state, sample), step in zip(entries, steps):
+        index = range(sample.count) if sample.index is None else sample.index.tolist()
+        v, m, p = (x.detach().reshape(-1).double() for x in (state["exp_avg_sq"], state["exp_avg"], param))
+        prev = sample.prev_logpsi
+        for j, i in enumerate(index):
+            w, vi, mi, pi = sample.weight, float(v[i]), float(m[i]), float(p[i])
+            if not all(math.isfinite(x) for x in (vi, mi, pi)):
+                out["weight_nonfinite"] += w
+                continue
+            out["weight"] += w
+            denom = math.sqrt(vi / (1 - beta2**step)) + eps
+            m_hat = mi / (1 - beta1**step)
+            out["sum_update_sq"] += w * (m_hat / denom) ** 2
+            out["sum_mhat_sq"] += w * m_hat**2
+            out["sum_param_sq"] += w * pi**2
+            if vi == 0:
+                out["weight_zero_v"] += w
+                continue
+            logpsi = -math.log(denom)
+            out["weight_v"] += w
+            out["sum_logpsi"] += w * logpsi
+            out["sum_logpsi_sq"] += w * logpsi**2
+            before = float(prev[j]) if prev is not None and prev.numel() == sample.count else math.nan
+            if math.isfinite(before):
+                out["weight_drift"] += w
+                out["sum_drift"] += w * (logpsi - before)
+                out["sum_drift_sq"] += w * (logpsi - before) ** 2
+    return [out[name] for name in SUM_FIELDS]
+
+
+def test_group_sums_match_an_element_by_element_reference() -> None:
+    """Sampled and whole tensors, a bf16 parameter, a NaN, a zero v, kept, missing and stale memory."""
+    from radam_integrations.warmup.sampling import draw_sample
+    from radam_integrations.warmup.sums import group_sums
+
+    gen = torch.Generator().manual_seed(0)
+    entries, steps = [], []
+    shapes = [
+        (500, 40, torch.float32),
+        (7, None, torch.float32),
+        (300, 25, torch.bfloat16),
+        (64, None, torch.float32),
+    ]
+    for i, (numel, k, dtype) in enumerate(shapes):
+        param = torch.randn(numel, generator=gen).to(dtype)
+        state = {"exp_avg": torch.randn(numel, generator=gen), "exp_avg_sq": torch.rand(numel, generator=gen)}
+        sample = draw_sample(numel, k, torch.Generator().manual_seed(i), param.device)
+        first = 0 if sample.index is None else int(sample.index[0])
+        if i == 0:
+            state["exp_avg_sq"][first] = math.nan
+        if i == 1:
+            state["exp_avg_sq"][first] = 0.0
+        if i in (0, 2):  # memory from the previous evaluation
+            sample.prev_logpsi = torch.randn(sample.count, generator=gen)
+        if i == 3:  # memory of another sample size (a resized group): ignored
+            sample.prev_logpsi = torch.randn(sample.count + 1, generator=gen)
+        entries.append((param, state, sample))
+        steps.append(float(10 + i))
+    expected = _reference_sums(entries, steps, 0.9, 0.99, 1e-8)
+    got = group_sums(entries, steps, beta1=0.9, beta2=0.99, eps=1e-8).tolist()
+    assert got == pytest.approx(expected, rel=1e-12, abs=1e-12)
+    assert all(
+        s.prev_logpsi.dtype == torch.float32 and s.prev_logpsi.numel() == s.count for _, _, s in entries
+    )

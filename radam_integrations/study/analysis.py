@@ -31,7 +31,16 @@ from typing import Any
 from .. import theory
 from .plan import TaskPlan
 
-__all__ = ["arm_stats", "close_to", "summarize_study", "summarize_task", "task_label", "task_runs", "verdict"]
+__all__ = [
+    "arm_stats",
+    "close_to",
+    "rule_of_t_check",
+    "summarize_study",
+    "summarize_task",
+    "task_label",
+    "task_runs",
+    "verdict",
+]
 
 TOLERANCE = 0.02
 
@@ -91,10 +100,12 @@ def summarize_task(
         None,
     )
     warmup_matters = none["diverged"] > 0 or not close_to(none, best)
-    if warmup_matters:
-        passes = close_to(sugg, best) and not (sugg["diverged"] > 0 and best["diverged"] == 0)
-    else:
-        passes = close_to(sugg, none) and sugg["diverged"] <= none["diverged"]
+
+    def passes_bar(arm: dict[str, Any]) -> bool:
+        if warmup_matters:
+            return close_to(arm, best) and not (arm["diverged"] > 0 and best["diverged"] == 0)
+        return close_to(arm, none) and arm["diverged"] <= none["diverged"]
+
     ranked = sorted(grid.values(), key=lambda s: s["mean"])
     detector = probe.get("detector") or {}
     settled = detector.get("settled_step")
@@ -123,11 +134,50 @@ def summarize_task(
         "suggestion_gap": (sugg["mean"] - best["mean"]) / best["mean"]
         if math.isfinite(best["mean"])
         else math.nan,
-        "suggestion_passes": passes,
+        "suggestion_passes": passes_bar(sugg),
+        "passing_warmups": sorted(s["warmup"] for s in grid.values() if passes_bar(s)),
+        "grid_warmups": sorted(s["warmup"] for s in grid.values()),
         "untuned_passes": untuned_label is not None
         and close_to(arms[untuned_label], best if warmup_matters else none),
         "flags": flags,
     }
+
+
+def rule_of_t_check(summaries: list[dict[str, Any]]) -> dict[str, Any]:
+    """Could any rule ``W = f(T)`` with ``f`` non-decreasing pick a passing grid warmup on every task?
+
+    Tasks whose probe settled are ordered by ``T``; a non-decreasing choice exists iff picking,
+    task by task, the shortest passing warmup not below the previous choice never runs out (tasks
+    with the same ``T`` must share one warmup). When it runs out, ``conflict`` names the task that
+    forced the choice up to where it is and the task with no passing warmup at or above it. Only the
+    grid's lengths are considered: a warmup between two grid points was not run.
+
+    >>> a = {"task": "a", "settled_step": 100, "passing_warmups": [400]}
+    >>> b = {"task": "b", "settled_step": 150, "passing_warmups": [0, 25, 200]}
+    >>> rule_of_t_check([a, b])["possible"], rule_of_t_check([a, b])["conflict"]
+    (False, ('a', 'b'))
+    >>> rule_of_t_check([b, {**a, "passing_warmups": [200, 400]}])["choice"]
+    {'a': 200, 'b': 200}
+    """
+    settled = sorted(
+        (s for s in summaries if s.get("settled_step") is not None), key=lambda s: s["settled_step"]
+    )
+    choice: dict[str, int] = {}
+    floor, floor_task = 0, None
+    i = 0
+    while i < len(settled):
+        same = [s for s in settled[i:] if s["settled_step"] == settled[i]["settled_step"]]
+        common = set(same[0]["passing_warmups"]).intersection(*(s["passing_warmups"] for s in same[1:]))
+        feasible = sorted(w for w in common if w >= floor)
+        if not feasible:
+            return {"possible": False, "choice": choice, "conflict": (floor_task, same[0]["task"])}
+        if floor_task is None or feasible[0] > floor:  # the task that set the floor, not one that kept it
+            floor_task = max(same, key=lambda s: min(w for w in s["passing_warmups"] if w >= floor))["task"]
+        floor = feasible[0]
+        for s in same:
+            choice[s["task"]] = floor
+        i += len(same)
+    return {"possible": True, "choice": choice, "conflict": None}
 
 
 def task_label(task: dict[str, Any]) -> str:

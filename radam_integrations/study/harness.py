@@ -33,7 +33,7 @@ from .plan import StudyPlan, TaskPlan
 from .spec import RunSpec
 from .timing import detector_time
 
-__all__ = ["RESULTS_FILE", "load_results", "run_one", "run_study", "suggestion"]
+__all__ = ["RESULTS_FILE", "load_results", "run_many", "run_one", "run_study", "suggestion"]
 
 RESULTS_FILE = "study_results.json"
 _TASK_MODULES = {"bytes_lm": "bytes_lm", "digits": "digits", "reversal": "reversal"}
@@ -55,6 +55,22 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
         return {**record, "detector_seconds": spent[0]}
     finally:
         torch.set_num_threads(threads)
+
+
+def run_many(specs: list[RunSpec], *, workers: int = 2, progress: bool = True) -> list[dict[str, Any]]:
+    """Train every spec (in ``workers`` spawned processes, one torch thread each); records in order.
+
+    For runs outside a study's plan, e.g. a side experiment on one task::
+
+        records = run_many([RunSpec("bytes_lm/bert_postln", "radam", 400, lr=3e-2, beta2=0.99,
+                                    steps=600, seed=s) for s in (0, 1, 2)])
+    """
+    items = [(str(i), spec) for i, spec in enumerate(specs)]
+    records: dict[int, dict[str, Any]] = {}
+    with _Pool(workers) as pool:
+        for label, record in pool.map_labelled(items, "runs", progress):
+            records[int(label)] = record
+    return [records[i] for i in range(len(specs))]
 
 
 def _worker_init() -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .._text_table import text_table
-from .analysis import summarize_study, task_label, task_runs, verdict
+from .analysis import rule_of_t_check, summarize_study, task_label, task_runs, verdict
 
 __all__ = ["markdown_report", "plot_task", "terminal_report", "write_report"]
 
@@ -109,6 +109,40 @@ def overview_rows(summaries: list[dict[str, Any]]) -> list[list[str]]:
     return rows
 
 
+RULE = ("task", "T (probe)", "grid warmups that pass the bar", "suggested")
+
+
+def rule_rows(summaries: list[dict[str, Any]]) -> list[list[str]]:
+    """Per task: which of the grid's warmups pass the issue's bar, beside T and the suggestion."""
+    order = sorted(summaries, key=lambda s: (s["settled_step"] is None, s["settled_step"] or 0))
+    return [
+        [
+            s["task"], str(s["settled_step"]),
+            ", ".join(str(w) for w in s["passing_warmups"]) or "none",
+            f"{s['suggested']['steps']}" + ("" if s["suggested"]["source"] == "detector" else "*"),
+        ]
+        for s in order
+    ]  # fmt: skip
+
+
+def rule_sentence(summaries: list[dict[str, Any]]) -> str:
+    """Whether any rule ``W = f(T)``, ``f`` non-decreasing, could pass every task (on the grid)."""
+    check = rule_of_t_check(summaries)
+    if check["possible"]:
+        picks = ", ".join(f"{task} {w}" for task, w in check["choice"].items())
+        return (
+            "A non-decreasing rule of T alone could pass every task whose probe settled, on this grid "
+            f"({picks})."
+        )
+    low, high = check["conflict"]
+    if low is None:
+        return f"No grid warmup passes the bar on {high}: no rule could pass it on this grid."
+    return (
+        f"No rule W = f(T) with f non-decreasing passes every task on this grid: {low} needs a longer "
+        f"warmup than any that passes on {high}, whose T is not smaller."
+    )
+
+
 def markdown_report(results: dict[str, Any]) -> str:
     """``study.md``: the overview, then one section per task."""
     tasks = {task_label(t): t for t in results["plan"]["tasks"]}
@@ -126,6 +160,12 @@ def markdown_report(results: dict[str, Any]) -> str:
             "| " + " | ".join(COSTS) + " |",
             "| " + " | ".join("---" for _ in COSTS) + " |",
             *("| " + " | ".join(row) + " |" for row in cost_rows(results)),
+            "",
+            "| " + " | ".join(RULE) + " |",
+            "| " + " | ".join("---" for _ in RULE) + " |",
+            *("| " + " | ".join(row) + " |" for row in rule_rows(summaries)),
+            "",
+            rule_sentence(summaries),
         ])
     ]  # fmt: skip
     for summary in summaries:
@@ -152,7 +192,11 @@ def markdown_report(results: dict[str, Any]) -> str:
 def terminal_report(results: dict[str, Any]) -> str:
     summaries = summarize_study(results)
     out = (
-        [text_table(OVERVIEW, overview_rows(summaries)), text_table(COSTS, cost_rows(results))]
+        [
+            text_table(OVERVIEW, overview_rows(summaries)),
+            text_table(COSTS, cost_rows(results)),
+            f"{text_table(RULE, rule_rows(summaries))}\n{rule_sentence(summaries)}",
+        ]
         if summaries
         else []
     )

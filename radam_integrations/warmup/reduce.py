@@ -29,9 +29,12 @@ Valid = int | list[tuple[int, int]]
 PaddingFn = Callable[[int, Tensor], Valid]
 
 
+_PLAIN = (Tensor, torch.nn.Parameter)  # exact types that are never a DTensor (the fast path)
+
+
 def local_flat(t: Tensor) -> Tensor:
     """The rank-local data of ``t`` as a 1-D tensor (a view where possible)."""
-    if is_dtensor(t):
+    if type(t) not in _PLAIN and is_dtensor(t):
         t = t.to_local()
     return t.detach().reshape(-1)
 

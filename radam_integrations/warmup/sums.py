@@ -52,26 +52,30 @@ def group_sums(
     if not entries:
         return sums
     device = local_flat(entries[0][1]["exp_avg_sq"]).device
-    gathered: dict[str, list[Tensor]] = {"v": [], "m": [], "p": [], "t": [], "w": [], "prev": []}
-    sizes = []
-    for (param, state, sample), step in zip(entries, steps):
-        flat_v = local_flat(state["exp_avg_sq"])
+    # One indexed read per state tensor; everything else is one operation per group: the parts
+    # are concatenated in their own dtype and converted to float64 once (the same values as
+    # converting each part), and the per-element step and weight are expanded from one entry
+    # per tensor.
+    parts: dict[str, list[Tensor]] = {"v": [], "m": [], "p": []}
+    sizes, prevs = [], []
+    for param, state, sample in entries:
         n, idx = sample.count, sample.index
-
-        def take(x: Tensor, n: int = n, idx: Tensor | None = idx) -> Tensor:
-            return (x[:n] if idx is None else x[idx]).to(device, torch.float64)
-
-        gathered["v"].append(take(flat_v))
-        gathered["m"].append(take(local_flat(state["exp_avg"])))
-        gathered["p"].append(take(local_flat(param)))
+        for key, x in (("v", state["exp_avg_sq"]), ("m", state["exp_avg"]), ("p", param)):
+            flat = local_flat(x)
+            parts[key].append(flat.narrow(0, 0, n) if idx is None else flat.index_select(0, idx))
         sizes.append(n)
-        gathered["t"].append(torch.full((n,), step, dtype=torch.float64, device=device))
-        gathered["w"].append(torch.full((n,), sample.weight, dtype=torch.float64, device=device))
         prev = sample.prev_logpsi
-        if prev is None or prev.numel() != n:
-            prev = torch.full((n,), math.nan, dtype=torch.float64, device=device)
-        gathered["prev"].append(prev.to(device, torch.float64))
-    v, m, p, t, w, prev = (torch.cat(gathered[key]) for key in ("v", "m", "p", "t", "w", "prev"))
+        prevs.append(prev if prev is not None and prev.numel() == n else None)
+    v, m, p = (_cat64(parts[key], device) for key in ("v", "m", "p"))
+    counts = torch.tensor(sizes, dtype=torch.long, device=device)
+    t = torch.tensor(steps, dtype=torch.float64, device=device).repeat_interleave(counts)
+    weights = [sample.weight for _, _, sample in entries]
+    w = torch.tensor(weights, dtype=torch.float64, device=device).repeat_interleave(counts)
+    nan = math.nan
+    prev = _cat64(
+        [x if x is not None else torch.full((n,), nan, device=device) for x, n in zip(prevs, sizes)],
+        device,
+    )
 
     finite = torch.isfinite(v) & torch.isfinite(m) & torch.isfinite(p)
     zero_v = finite & (v == 0)
@@ -112,3 +116,11 @@ def group_sums(
     for (_, _, sample), new in zip(entries, torch.split(logpsi.to(torch.float32), sizes)):
         sample.prev_logpsi = new
     return sums
+
+
+def _cat64(parts: list[Tensor], device: torch.device) -> Tensor:
+    """``parts`` concatenated on ``device`` as float64 (grouped by dtype when they differ)."""
+    dtypes = {x.dtype for x in parts}
+    if len(dtypes) > 1:  # mixed precision state: convert each part, still exact
+        parts = [x.to(torch.float64) for x in parts]
+    return torch.cat([x if x.device == device else x.to(device) for x in parts]).to(torch.float64)
