@@ -18,11 +18,13 @@ from __future__ import annotations
 
 from . import theory
 from ._version import __version__
+from .autowarmup import AutoWarmup
 from .optim import RAdam, SparseGradientError
 from .registration import register_all
 from .warmup import UnsupportedOptimizerError, WarmupDetector
 
 __all__ = [
+    "AutoWarmup",
     "RAdam",
     "SparseGradientError",
     "UnsupportedOptimizerError",

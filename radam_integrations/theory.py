@@ -46,10 +46,12 @@ __all__ = [
     "lagged_weight_diff_sq",
     "logpsi_noise",
     "logpsi_noise_floor",
+    "measured_rectification",
     "psi_variance",
     "psi_variance_first_order",
     "r_t",
     "rect_from_rho",
+    "required_sample_size",
     "rho_inf",
     "rho_t",
     "schedule_horizons",
@@ -341,6 +343,61 @@ def settling_step(c2: float, beta2: float, tol: float = 0.1, floor_factor: float
     return _first_step_where(
         lambda t: is_settled(rho_t(t, beta2), logpsi_noise(c2, t, beta2), floor, 0.0, tol, floor_factor)
     )
+
+
+def required_sample_size(c2: float, beta2: float, tol: float = 0.1, floor_factor: float = 1.5) -> float:
+    """``ESS*``: the effective sample size at which the noise of ``log psi`` meets the criterion.
+
+    The detector's noise criterion is ``sqrt(c^2 / (4 ESS_t)) <= max(tol, floor_factor * floor)``
+    (:func:`is_settled`); solved for the sample size, ``ESS* = c^2 / (4 tau^2)`` with ``tau`` that
+    threshold. Gaussian gradients (``c^2 = 2``) need 50 samples at ``tol = 0.1``; sparse ones with
+    density 0.1 (``c^2 = 29``) need 725.
+
+    >>> round(required_sample_size(2.0, 0.999), 6), round(required_sample_size(29.0, 0.999), 6)
+    (50.0, 725.0)
+    """
+    tau = max(tol, floor_factor * logpsi_noise_floor(c2, beta2))
+    if not tau > 0:
+        raise ValueError(f"need tol > 0 or floor_factor > 0 with c2 > 0, got tol={tol!r}, c2={c2!r}")
+    return max(c2, 0.0) / (4.0 * tau * tau)
+
+
+def measured_rectification(
+    c2: float,
+    t: float,
+    beta2: float,
+    *,
+    staleness: float = 0.0,
+    tol: float = 0.1,
+    floor_factor: float = 1.5,
+) -> float:
+    """The step multiplier that keeps the noise of the adaptive learning rate within tolerance.
+
+    ``min(1, sqrt(ESS_t / ESS*)) * min(1, exp(-staleness))``, with ``ESS*`` from
+    :func:`required_sample_size`: the ratio of the tolerated to the current sampling std of
+    ``log psi_t``, capped at 1, so the multiplier reaches 1 exactly when the detector's noise
+    criterion is met; and, while ``psi`` lags a growing gradient scale (``staleness > 0``, ``psi``
+    too large by ``exp(staleness)``), that excess removed. A falling gradient scale (``psi`` too
+    small) is never compensated by a multiplier above 1.
+
+    RAdam's ``r_t`` is about ``sqrt(rho_t / rho_inf)`` ~ ``sqrt(ESS_t / ESS_inf)``: the same form with
+    the reference sample size ``ESS_inf = (1 + b2) / (1 - b2)`` (the noise reaches its own floor, a
+    relative target in which ``c^2`` cancels) where this one has ``ESS*`` (the noise reaches an
+    absolute tolerance, which depends on the measured ``c^2``). See ``docs/measured_rectification.md``.
+
+    >>> round(measured_rectification(2.0, 1, 0.999), 4)     # Gaussian, first step: sqrt(1 / 50)
+    0.1414
+    >>> measured_rectification(2.0, 60, 0.999), round(measured_rectification(29.0, 60, 0.999), 3)
+    (1.0, 0.288)
+    """
+    _check_step(t)
+    if not math.isfinite(c2) or c2 < 0:
+        raise ValueError(f"c2 must be a finite number >= 0, got {c2!r}")
+    noise_part = min(
+        1.0, math.sqrt(effective_sample_size(t, beta2) / required_sample_size(c2, beta2, tol, floor_factor))
+    )
+    lag_part = math.exp(-staleness) if staleness > 0 else 1.0
+    return noise_part * lag_part
 
 
 def _first_step_where(predicate, upper_hint: int = 8, limit: int = 10**12) -> int | None:

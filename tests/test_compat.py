@@ -488,6 +488,15 @@ def test_transformers_internals_we_patch_are_still_there() -> None:
     assert isinstance(trainer_module.DEFAULT_CALLBACKS, list)
     assert isinstance(TrainerState().stateful_callbacks, dict)
     assert trainer_module.__name__ == transformers_compat.TRAINER_MODULE
+    # patch 7: SchedulerType is a closed str Enum, get_scheduler looks factories up in a module dict
+    import importlib
+
+    from transformers.trainer_utils import SchedulerType
+
+    optimization = importlib.import_module(transformers_compat.OPTIMIZATION_MODULE)
+    assert issubclass(SchedulerType, str) and all(hasattr(SchedulerType, n) for n in enums_compat.REQUIRED)
+    assert isinstance(optimization.TYPE_TO_SCHEDULER_FUNCTION, dict)
+    assert "TYPE_TO_SCHEDULER_FUNCTION[name]" in inspect.getsource(optimization.get_scheduler)
 
 
 def test_no_lookup_changes_numbers_of_the_default_path() -> None:

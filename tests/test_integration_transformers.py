@@ -647,3 +647,83 @@ def test_transformers_4_57(tmp_path: Path, subprocess_env: dict[str, str]) -> No
     assert result["warmup_steps_logged"] == [2, 4, 8, 10, 12]
     both = {"params": True, "detector": True}
     assert result["resumed_equal"] == {"False": both, "True": both}
+    assert result["auto_warmup"] == "AutoWarmup"
+
+
+# ---------------------------------------------------------------------- AutoWarmup as lr_scheduler_type
+def test_auto_warmup_scheduler_names_are_valid_arguments_and_cli_choices(tmp_path: Path) -> None:
+    from transformers import get_scheduler
+    from transformers.trainer_utils import SchedulerType
+
+    from radam_integrations import AutoWarmup
+
+    for name in ("auto_warmup", "auto_warmup_linear", "auto_warmup_cosine"):
+        assert training_args(tmp_path, lr_scheduler_type=name).lr_scheduler_type is SchedulerType(name)
+    parser = HfArgumentParser(TrainingArguments)
+    (args,) = parser.parse_args_into_dataclasses(
+        ["--output_dir", str(tmp_path), "--lr_scheduler_type", "auto_warmup_cosine", "--use_cpu", "true"]
+    )
+    assert args.lr_scheduler_type.value == "auto_warmup_cosine"
+
+    opt = torch.optim.AdamW(tiny_gpt2().parameters(), lr=1e-3)
+    sched = get_scheduler("auto_warmup_linear", opt, num_warmup_steps=0, num_training_steps=100,
+                          scheduler_specific_kwargs={"tol": 0.2})  # fmt: skip
+    assert isinstance(sched, AutoWarmup) and sched.rectifier.config.tol == 0.2
+    assert sched.decay(50) == pytest.approx(0.5) and sched.decay(100) == 0.0
+    with pytest.raises(ValueError, match="measures the warmup itself; leave warmup_steps"):
+        get_scheduler("auto_warmup", opt, num_warmup_steps=10, num_training_steps=100)
+    with pytest.raises(TypeError):
+        get_scheduler("auto_warmup", opt, num_warmup_steps=0, num_training_steps=100,
+                      scheduler_specific_kwargs={"warmup": 3})  # fmt: skip
+    # every other name is transformers' own
+    assert (
+        type(get_scheduler("linear", opt, num_warmup_steps=2, num_training_steps=10)).__name__ == "LambdaLR"
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.fit
+@pytest.mark.skipif(
+    torch.__version__ < "2.6",
+    reason="transformers refuses to load optimizer.pt with torch < 2.6 (CVE-2025-32434)",
+)
+def test_trainer_with_auto_warmup_trains_logs_and_resumes_exactly(tmp_path: Path) -> None:
+    from radam_integrations import AutoWarmup
+
+    def args(out: Path) -> TrainingArguments:
+        return training_args(
+            out, optim="adamw_torch", lr_scheduler_type="auto_warmup_cosine", learning_rate=3e-3,
+            max_steps=16, save_strategy="steps", save_steps=8, logging_steps=1,
+        )  # fmt: skip
+
+    recorder = Recorder()
+    trainer = Trainer(tiny_gpt2(), args(tmp_path / "a"), train_dataset=TokenIds(), callbacks=[recorder])
+    trainer.train()
+    assert isinstance(trainer.lr_scheduler, AutoWarmup) and trainer.lr_scheduler.rectifier.measured(0)
+    lrs = [logs["learning_rate"] for _, logs in recorder.logs if "learning_rate" in logs]
+    assert len(lrs) == 16 and all(0 < lr <= 3e-3 for lr in lrs)
+    assert lrs[0] < max(lrs[:8]) and lrs[-1] < max(lrs)  # measured warmup up, cosine decay down
+    params = {n: p.detach().clone() for n, p in trainer.model.named_parameters()}
+
+    again = Trainer(tiny_gpt2(seed=1), args(tmp_path / "b"), train_dataset=TokenIds())
+    again.train(resume_from_checkpoint=str(tmp_path / "a" / "checkpoint-8"))
+    for name, param in again.model.named_parameters():
+        assert torch.equal(param, params[name]), name
+    assert same(again.lr_scheduler.state_dict()["rectifier"], trainer.lr_scheduler.state_dict()["rectifier"])
+
+
+@pytest.mark.fit
+def test_trainer_takes_auto_warmup_through_optimizers(tmp_path: Path) -> None:
+    from radam_integrations import AutoWarmup
+
+    model = tiny_gpt2()
+    opt = torch.optim.AdamW(model.parameters(), lr=2e-3)
+    sched = AutoWarmup(opt)
+    recorder = Recorder()
+    trainer = Trainer(model, training_args(tmp_path, max_steps=6, logging_steps=1), train_dataset=TokenIds(),
+                      optimizers=(opt, sched), callbacks=[recorder])  # fmt: skip
+    trainer.train()
+    assert trainer.lr_scheduler is sched and sched.rectifier.detector.last_step == 6
+    lrs = [logs["learning_rate"] for _, logs in recorder.logs if "learning_rate" in logs]
+    assert lrs[0] == pytest.approx(2e-3 * theory.measured_rectification(2.0, 1, 0.999))
+    assert lrs[-1] > lrs[0]

@@ -18,7 +18,7 @@ from radam_integrations import theory
 from radam_integrations.cli import main
 from radam_integrations.files import write_json
 from radam_integrations.study.analysis import close_to, rule_of_t_check, summarize_task, verdict
-from radam_integrations.study.harness import RESULTS_FILE, load_results, run_many, suggestion
+from radam_integrations.study.harness import RESULTS_FILE, _key, load_results, run_many, suggestion
 from radam_integrations.study.plan import GRID, StudyPlan, TaskPlan
 from radam_integrations.study.report import markdown_report, rule_sentence, terminal_report
 from radam_integrations.study.spec import RunSpec, diverged, run_record
@@ -38,8 +38,12 @@ def test_every_seed_gets_every_arm_and_the_probe_is_radam_without_warmup() -> No
     plan = StudyPlan(tasks=(TASK,), seeds=(0, 1, 2))
     specs = plan.arm_specs(TASK, suggested=150)
     labels = [label for label, _ in specs]
-    assert len(specs) == 3 * (2 + len(TASK.grid(GRID)) + 1)
+    assert len(specs) == 3 * (2 + len(TASK.grid(GRID)) + 2)
     assert labels.count("suggested") == 3 and labels.count("radam") == 3 and labels.count("torch_radam") == 3
+    auto = [s for label, s in specs if label == "adamw-auto"]
+    assert len(auto) == 3 and {(s.optimizer, s.warmup_steps, s.schedule, s.arm) for s in auto} == {
+        ("adamw", 0, "auto", "adamw-auto")
+    }
     assert {s.warmup_steps for label, s in specs if label == "suggested"} == {150}
     assert all(s.optimizer == "adamw" for label, s in specs if label not in ("radam", "torch_radam"))
     assert {s.optimizer for label, s in specs if label == "torch_radam"} == {"torch_radam"}
@@ -66,6 +70,13 @@ def test_spec_validation_and_divergence_rule() -> None:
         RunSpec("x/y", "sgd", 0, lr=1e-3, beta2=0.99, steps=10, seed=0)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="warmup_steps"):
         RunSpec("x/y", "adamw", -1, lr=1e-3, beta2=0.99, steps=10, seed=0)
+    with pytest.raises(ValueError, match="schedule must be one of"):
+        RunSpec("x/y", "adamw", 0, lr=1e-3, beta2=0.99, steps=10, seed=0, schedule="cosine")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="measures the warmup: warmup_steps must be 0"):
+        RunSpec("x/y", "adamw", 10, lr=1e-3, beta2=0.99, steps=10, seed=0, schedule="auto")
+    # a results file written before the field existed still identifies its runs
+    old = {k: v for k, v in TASK.spec("adamw", 25, 1).to_dict().items() if k != "schedule"}
+    assert _key(old) == _key(TASK.spec("adamw", 25, 1).to_dict())
     assert diverged([3.0, math.nan], [2.0], 5.0)
     assert diverged([3.0, 2.0], [5.1], 5.0)  # ends no better than it started
     assert not diverged([3.0, 2.0], [4.0], 5.0)
@@ -103,12 +114,42 @@ def test_summary_when_warmup_matters_and_the_suggestion_is_close() -> None:
     assert summary["suggestion_passes"] and summary["untuned_passes"]
     assert summary["untuned_arm"] == "adamw-w200" and theory.untuned_linear_warmup(0.99) == 200
     assert summary["flags"] == []
+    assert summary["auto"] is None  # a study without the AutoWarmup arm
     # the same bar, applied to every grid arm: w25 is 50% worse, no warmup diverged
     assert summary["passing_warmups"] == [100, 200] and summary["grid_warmups"] == [0, 25, 100, 200]
     sentence = verdict(summary)
     assert (
         "needed warmup" in sentence and "RAdam removed the need" in sentence and "passes the bar" in sentence
     )
+
+
+def test_summary_places_autowarmup_against_the_grid_radam_and_the_untuned_warmup() -> None:
+    losses = {
+        "radam": [0.40, 0.41, 0.42], "adamw": [3.3, 0.9, 3.4], "adamw-w100": [0.40, 0.42, 0.44],
+        "adamw-w200": [0.42, 0.43, 0.44], "suggested": [0.42, 0.43, 0.44], "adamw-auto": [0.50, 0.52, 0.51],
+    }  # fmt: skip
+    probe = {"detector": {"settled_step": 60, "suggested_warmup_steps": 120, "relapses": 0}}
+    runs = _runs({k: v for k, v in losses.items() if k != "adamw-auto"}, 120)
+    for seed, x in enumerate(losses["adamw-auto"]):
+        auto_spec = TASK.spec("adamw", 0, seed, schedule="auto").to_dict()
+        runs.append({**_record("adamw-auto", 0, seed, x), "spec": auto_spec})
+    summary = summarize_task(asdict(TASK), runs, probe, {"steps": 120, "source": "detector"})
+    auto = summary["auto"]
+    assert auto["rank"] == 3 and auto["gap"] == pytest.approx(0.51 / 0.42 - 1)
+    assert not auto["passes"] and not auto["as_good_as_radam"] and not auto["as_good_as_untuned"]
+    assert "AutoWarmup ranked 3 of 3 (+21.4%): it misses the bar, and is worse than RAdam." in verdict(
+        summary
+    )
+    assert "adamw-auto" in markdown_report_of(runs, probe)
+
+
+def markdown_report_of(runs: list[dict[str, Any]], probe: dict[str, Any]) -> str:
+    plan = StudyPlan(tasks=(TASK,), seeds=(0, 1, 2), grid=(0, 100, 200))
+    results = {
+        "plan": plan.to_dict(), "environment": {}, "probes": {TASK.label: probe},
+        "suggested": {TASK.label: {"steps": 120, "source": "detector"}}, "runs": runs,
+    }  # fmt: skip
+    return markdown_report(results)
 
 
 def test_summary_flags_a_late_or_missing_settling_and_a_suggestion_longer_than_the_run() -> None:

@@ -28,6 +28,11 @@ everything that is not ours:
    ``Trainer._save_checkpoint`` indexes ``state.stateful_callbacks[<class name>]`` for every
    ``ExportableState`` callback, so a stateful callback added when resuming from a checkpoint
    saved without it raises ``KeyError`` at the next save.
+7. ``SchedulerType`` gets the AutoWarmup members and ``transformers.optimization``'s module dict
+   ``TYPE_TO_SCHEDULER_FUNCTION`` their factories (:func:`add_scheduler_names`):
+   ``TrainingArguments`` converts ``lr_scheduler_type`` with ``SchedulerType(value)`` (a closed
+   ``str`` Enum, also the ``--lr_scheduler_type`` choices) and ``get_scheduler`` looks the factory
+   up in that dict; there is no registry. Installed with 1.
 """
 
 from __future__ import annotations
@@ -42,10 +47,12 @@ from .enums import add_str_enum_member
 
 __all__ = [
     "MARK",
+    "OPTIMIZATION_MODULE",
     "TRAINER_MODULE",
     "TRAINING_ARGS_MODULE",
     "add_default_callback",
     "add_optim_names",
+    "add_scheduler_names",
     "check_optim_args_on_init",
     "ensure_stateful_entry",
     "merge_into_logs",
@@ -55,6 +62,7 @@ __all__ = [
 
 TRAINING_ARGS_MODULE = "transformers.training_args"
 TRAINER_MODULE = "transformers.trainer"
+OPTIMIZATION_MODULE = "transformers.optimization"
 #: Attribute set on each wrapper, holding the wrapped original.
 MARK = "_radam_integrations_original"
 
@@ -63,6 +71,15 @@ def add_optim_names(optimizer_names: type, names: dict[str, str]) -> None:
     """Add ``{value: MEMBER_NAME}`` to ``OptimizerNames`` (patch 1)."""
     for value, member in names.items():
         add_str_enum_member(optimizer_names, member, value)
+
+
+def add_scheduler_names(
+    scheduler_type: type, schedule_functions: dict[Any, Any], names: dict[str, tuple[str, Callable[..., Any]]]
+) -> None:
+    """Add ``{value: (MEMBER, factory)}`` to ``SchedulerType`` and ``get_scheduler``'s table (patch 7)."""
+    for value, (member_name, factory) in names.items():
+        member = add_str_enum_member(scheduler_type, member_name, value)
+        schedule_functions.setdefault(member, factory)
 
 
 def _wrapped(owner: type, attr: str) -> Any:

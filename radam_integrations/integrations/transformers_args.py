@@ -167,10 +167,11 @@ def check_training_arguments(args: Any) -> None:
 
 
 def install(training_args_module: Any) -> None:
-    """Make ``optim="radam"``/``"radamw"`` valid in this ``transformers.training_args`` module.
+    """Make ``optim="radam"``/``"radamw"`` (and the AutoWarmup ``lr_scheduler_type`` names) valid.
 
     Adds the ``OptimizerNames`` members and validates ``optim_args`` when the arguments are
-    built (patches 1 and 2 of :mod:`radam_integrations._compat.transformers`). Idempotent.
+    built (patches 1 and 2 of :mod:`radam_integrations._compat.transformers`), and adds the
+    scheduler names (patch 7, :mod:`.transformers_schedules`). Idempotent.
     """
     from .._compat import transformers as compat
 
@@ -178,3 +179,6 @@ def install(training_args_module: Any) -> None:
         training_args_module.OptimizerNames, {name: member for name, (member, _) in OPTIMIZERS.items()}
     )
     compat.check_optim_args_on_init(training_args_module.TrainingArguments, check_training_arguments)
+    from .transformers_schedules import install as install_schedules
+
+    install_schedules(training_args_module)

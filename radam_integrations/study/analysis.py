@@ -43,6 +43,8 @@ __all__ = [
 ]
 
 TOLERANCE = 0.02
+#: The study's AutoWarmup arm (issue 13).
+AUTO_ARM = "adamw-auto"
 
 
 def arm_stats(runs: list[dict[str, Any]], target: float) -> dict[str, Any]:
@@ -139,7 +141,33 @@ def summarize_task(
         "grid_warmups": sorted(s["warmup"] for s in grid.values()),
         "untuned_passes": untuned_label is not None
         and close_to(arms[untuned_label], best if warmup_matters else none),
+        "auto": _auto_summary(arms, ranked, best, passes_bar, untuned_label),
         "flags": flags,
+    }
+
+
+def _auto_summary(
+    arms: dict[str, dict[str, Any]],
+    ranked: list[dict[str, Any]],
+    best: dict[str, Any],
+    passes_bar: Any,
+    untuned_label: str | None,
+) -> dict[str, Any] | None:
+    """Where AutoWarmup (the ``adamw-auto`` arm, issue 13) landed; ``None`` for studies without it."""
+    auto = arms.get(AUTO_ARM)
+    if auto is None:
+        return None
+    radam, untuned = arms["radam"], arms.get(untuned_label) if untuned_label else None
+
+    def at_least_as_good(other: dict[str, Any] | None) -> bool | None:
+        return None if other is None else auto["mean"] <= other["mean"] or close_to(auto, other)
+
+    return {
+        "passes": passes_bar(auto),
+        "rank": 1 + sum(s["mean"] < auto["mean"] for s in ranked),
+        "gap": (auto["mean"] - best["mean"]) / best["mean"] if math.isfinite(best["mean"]) else math.nan,
+        "as_good_as_radam": at_least_as_good(radam),
+        "as_good_as_untuned": at_least_as_good(untuned),
     }
 
 
@@ -201,6 +229,11 @@ def summarize_study(results: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def _place(rank: int, size: int) -> str:
+    """``ranked 2 of 6``, or ``ranked below all 6 grid arms`` for a rank past the grid."""
+    return f"ranked {rank} of {size}" if rank <= size else f"ranked below all {size} grid arms"
+
+
 def verdict(summary: dict[str, Any]) -> str:
     """One sentence per question of the issue: did it need warmup, did RAdam remove it, the suggestion."""
     best = summary["arms"][summary["best_grid_arm"]]
@@ -218,4 +251,12 @@ def verdict(summary: dict[str, Any]) -> str:
         f"against the best ({summary['best_grid_arm']}, {best['mean']:.4f}; suggested {sugg['mean']:.4f})"
     )
     bar = "passes the bar" if summary["suggestion_passes"] else "misses the bar"
-    return f"{summary['task']}: the model {need}; {radam}; {where}: it {bar}."
+    sentence = f"{summary['task']}: the model {need}; {radam}; {where}: it {bar}."
+    auto = summary.get("auto")
+    if auto:
+        sentence += (
+            f" AutoWarmup {_place(auto['rank'], summary['grid_size'])} ({100 * auto['gap']:+.1f}%): it "
+            f"{'passes' if auto['passes'] else 'misses'} the bar, and is "
+            f"{'at least as good as' if auto['as_good_as_radam'] else 'worse than'} RAdam."
+        )
+    return sentence

@@ -246,7 +246,7 @@ def _run(spec: RunSpec, settings: BytesLMSettings) -> dict[str, Any]:
                 adam_epsilon=1e-8,
                 weight_decay=settings.weight_decay,
                 max_grad_norm=settings.max_grad_norm,
-                lr_scheduler_type="constant_with_warmup",
+                lr_scheduler_type="auto_warmup" if spec.schedule == "auto" else "constant_with_warmup",
                 warmup_steps=spec.warmup_steps,
                 max_steps=spec.steps,
                 per_device_train_batch_size=settings.batch_size,

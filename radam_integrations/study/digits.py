@@ -178,9 +178,15 @@ def build_optimizer(model: nn.Module, spec: RunSpec) -> torch.optim.Optimizer:
 def build_scheduler(optimizer: torch.optim.Optimizer, spec: RunSpec) -> Any:
     """timm's step scheduler without decay: linear warmup from 0 over ``spec.warmup_steps``, then ``lr``.
 
-    Call ``step_update(num_updates)`` after each ``optimizer.step()``.
+    Call ``step_update(num_updates)`` after each ``optimizer.step()``. With ``spec.schedule ==
+    "auto"``: ``AutoWarmup`` (a torch scheduler: ``step()`` after each ``optimizer.step()``).
     """
     from timm.scheduler import StepLRScheduler
+
+    if spec.schedule == "auto":
+        from ..autowarmup import AutoWarmup
+
+        return AutoWarmup(optimizer)
 
     return StepLRScheduler(
         optimizer,
@@ -237,7 +243,10 @@ def run(spec: RunSpec) -> dict[str, Any]:
         tick = time.perf_counter()
         optimizer.step()
         optimizer_seconds += time.perf_counter() - tick
-        scheduler.step_update(step)  # timm's train.py: after the step, with the updates done so far
+        if spec.schedule == "auto":
+            scheduler.step()
+        else:
+            scheduler.step_update(step)  # timm's train.py: after the step, with the updates done so far
         if detector is not None:
             detector.update()
         pending.append(loss.item())

@@ -178,7 +178,9 @@ def run_study(
 
 
 def _key(spec: dict[str, Any]) -> tuple[Any, ...]:
-    return tuple(sorted(spec.items()))
+    """A run's identity; normalised through RunSpec, so a field added later (with its default)
+    still matches the runs of an older results file."""
+    return tuple(sorted(RunSpec.from_dict(spec).to_dict().items()))
 
 
 class _Pool:

@@ -11,6 +11,8 @@ Every task is trained with the same arms:
 ``suggested``       AdamW, linear warmup over the detector's suggestion, read from one short
                     probe run per task: RAdam without warmup at the task's learning rate with
                     the detector attached (what ``radam-integrations run --detect`` prints), seed 0
+``adamw-auto``      AdamW with ``radam_integrations.AutoWarmup``: the warmup measured on the run
+                    (issue 13), no length to set
 ==================  ========================================================================
 
 Example:
@@ -55,11 +57,12 @@ class TaskPlan:
         return f"{self.task}@{self.lr:g}"
 
     def spec(
-        self, optimizer: str, warmup: int, seed: int, *, detect: bool = False, steps: int | None = None
-    ) -> RunSpec:
+        self, optimizer: str, warmup: int, seed: int, *, detect: bool = False, steps: int | None = None,
+        schedule: str = "linear",
+    ) -> RunSpec:  # fmt: skip
         return RunSpec(
             self.task, optimizer, warmup, lr=self.lr, beta2=self.beta2, steps=steps or self.steps,
-            seed=seed, detect=detect, eval_every=self.eval_every,
+            seed=seed, detect=detect, eval_every=self.eval_every, schedule=schedule,  # type: ignore[arg-type]
         )  # fmt: skip
 
     def probe(self) -> RunSpec:
@@ -132,6 +135,7 @@ class StudyPlan:
                     ("adamw" if warmup == 0 else f"adamw-w{warmup}", task.spec("adamw", warmup, seed))
                 )
             specs.append(("suggested", task.spec("adamw", suggested, seed)))
+            specs.append(("adamw-auto", task.spec("adamw", 0, seed, schedule="auto")))
         return specs
 
     def to_dict(self) -> dict[str, Any]:

@@ -2,9 +2,9 @@
 
 Writes into the run folder: ``study.md`` (per task: the arm table, the verdict, the flags) and
 ``study_<task>.png`` per task (left: held-out loss over the steps, mean over seeds, for RAdam,
-AdamW without warmup, the best grid arm and the suggested arm; right: final held-out loss
-against the warmup length, mean and spread over seeds, with RAdam as a band, the suggestion,
-the untuned length and 2T marked).
+AdamW without warmup, the best grid arm, the suggested arm and AutoWarmup; right: final
+held-out loss against the warmup length, mean and spread over seeds, with RAdam as a band,
+AutoWarmup as a line, the suggestion, the untuned length and 2T marked).
 
 Example:
     >>> row = {"mean": 1.23456, "std": 0.01, "accuracy": 0.5, "diverged": 0, "seeds": 3,
@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .._text_table import text_table
-from .analysis import rule_of_t_check, summarize_study, task_label, task_runs, verdict
+from .analysis import AUTO_ARM, rule_of_t_check, summarize_study, task_label, task_runs, verdict
 
 __all__ = ["markdown_report", "plot_task", "terminal_report", "write_report"]
 
@@ -29,7 +29,7 @@ HEADER = ("arm", "warmup", "held-out loss", "accuracy", "diverged", "steps to ta
 
 
 def _order(label: str, stats: dict[str, Any]) -> tuple[int, int]:
-    first = {"radam": 0, "torch_radam": 1, "suggested": 3}
+    first = {"radam": 0, "torch_radam": 1, "suggested": 3, "adamw-auto": 4}
     return (first.get(label, 2), stats["warmup"])
 
 
@@ -92,7 +92,14 @@ OVERVIEW = (
     "gap",
     "bar",
     "untuned",
+    "auto",
 )
+
+
+def _auto_cell(auto: dict[str, Any] | None) -> str:
+    if auto is None:
+        return "-"
+    return f"{'pass' if auto['passes'] else 'miss'} ({100 * auto['gap']:+.1f}%)"
 
 
 def overview_rows(summaries: list[dict[str, Any]]) -> list[list[str]]:
@@ -105,6 +112,7 @@ def overview_rows(summaries: list[dict[str, Any]]) -> list[list[str]]:
             str(s["settled_step"]), suggested,
             f"{s['suggestion_rank']}/{s['grid_size']}", f"{100 * s['suggestion_gap']:+.1f}%",
             "pass" if s["suggestion_passes"] else "miss", "pass" if s["untuned_passes"] else "miss",
+            _auto_cell(s.get("auto")),
         ])  # fmt: skip
     return rows
 
@@ -155,7 +163,8 @@ def markdown_report(results: dict[str, Any]) -> str:
             "",
             "`*`: the probe did not settle; the suggestion is the untuned `2 / (1 - beta2)`. rank: among the "
             "AdamW grid arms by mean held-out loss; gap: against the best grid arm; bar and untuned: the "
-            "issue's criterion for the suggested and the untuned warmup.",
+            "issue's criterion for the suggested and the untuned warmup; auto: the same for AutoWarmup "
+            "(the `adamw-auto` arm), with its gap to the best grid arm.",
             "",
             "| " + " | ".join(COSTS) + " |",
             "| " + " | ".join("---" for _ in COSTS) + " |",
@@ -215,6 +224,8 @@ def plot_task(results: dict[str, Any], summary: dict[str, Any], path: Path) -> P
     runs = task_runs(results, task)
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
     shown = ["radam", "adamw", summary["best_grid_arm"], "suggested"]
+    if AUTO_ARM in summary["arms"]:
+        shown.append(AUTO_ARM)
     for label in dict.fromkeys(shown):
         curves = [r["evals"] for r in runs if r["label"] == label]
         steps = [e[0] for e in curves[0]]
@@ -237,6 +248,9 @@ def plot_task(results: dict[str, Any], summary: dict[str, Any], path: Path) -> P
     radam = summary["arms"]["radam"]
     right.axhspan(radam["mean"] - radam["std"], radam["mean"] + radam["std"], alpha=0.2, color="C2")
     right.axhline(radam["mean"], color="C2", label="RAdam, no warmup")
+    auto = summary["arms"].get(AUTO_ARM)
+    if auto is not None:
+        right.axhline(auto["mean"], color="C4", linestyle="-.", label="AutoWarmup (measured)")
     sugg = summary["arms"]["suggested"]
     right.errorbar([max(sugg["warmup"], 1)], [sugg["mean"]], yerr=[sugg["std"]], marker="*", markersize=14,
                    color="C3", linestyle="none", label=f"suggested ({sugg['warmup']})")  # fmt: skip

@@ -49,6 +49,15 @@ def _module(spec: RunSpec) -> Any:
                 return torch.optim.RAdam(self.parameters(), decoupled_weight_decay=True, **kwargs)
             return torch.optim.AdamW(self.parameters(), **kwargs)
 
+        def configure_optimizers(self) -> Any:
+            if spec.schedule != "auto":
+                return super().configure_optimizers()
+            from ..autowarmup import AutoWarmup
+
+            optimizer = self.make_optimizer()
+            scheduler = AutoWarmup(optimizer)
+            return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
     settings = DemoSettings(
         steps=spec.steps, seeds=(spec.seed,), lr=spec.lr, beta2=spec.beta2, batch_size=BATCH, length=LENGTH,
         model=MODEL, val_every=spec.eval_every, val_size=VAL_SIZE,

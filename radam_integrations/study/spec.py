@@ -19,9 +19,10 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-__all__ = ["OPTIMIZERS", "RunSpec", "collapsed", "diverged", "run_record"]
+__all__ = ["OPTIMIZERS", "SCHEDULES", "RunSpec", "collapsed", "diverged", "run_record"]
 
 OPTIMIZERS = ("radam", "adamw", "torch_radam")
+SCHEDULES = ("linear", "auto")
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,10 @@ class RunSpec:
             same numbers as ours, for the optimizer step's cost).
         warmup_steps: linear warmup from 0 over this many optimizer steps, through the
             framework's own scheduler; constant learning rate afterwards. 0: none.
+        schedule: ``"linear"`` (the warmup above) or ``"auto"``: ``radam_integrations.AutoWarmup``,
+            the measured warmup, through the framework's scheduler route (HF
+            ``lr_scheduler_type="auto_warmup"``, Lightning's ``configure_optimizers``, stepped
+            after each optimizer step in the timm loop); ``warmup_steps`` must then be 0.
         lr, beta2: peak learning rate and Adam's beta2 (beta1 = 0.9, eps = 1e-8, weight decay 0.01
             decoupled, for every optimizer).
         steps: optimizer steps.
@@ -53,16 +58,25 @@ class RunSpec:
     seed: int
     detect: bool = False
     eval_every: int = 100
+    schedule: Literal["linear", "auto"] = "linear"
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
+        if self.schedule == "auto" and self.warmup_steps:
+            raise ValueError(
+                f"schedule='auto' measures the warmup: warmup_steps must be 0, got {self.warmup_steps}"
+            )
         if self.warmup_steps < 0 or self.steps < 1 or self.eval_every < 1:
             raise ValueError(f"warmup_steps >= 0, steps >= 1 and eval_every >= 1 needed, got {self}")
 
     @property
     def arm(self) -> str:
-        """``radam``, ``adamw``, ``torch_radam`` or ``adamw-w<warmup>``: the name tables and figures use."""
+        """``radam``, ``adamw``, ``torch_radam``, ``adamw-w<warmup>`` or ``adamw-auto``: the tables' name."""
+        if self.schedule == "auto":
+            return f"{self.optimizer}-auto"
         return self.optimizer if self.warmup_steps == 0 else f"{self.optimizer}-w{self.warmup_steps}"
 
     def to_dict(self) -> dict[str, Any]:

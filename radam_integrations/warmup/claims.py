@@ -5,7 +5,9 @@ A detector can come from three places, in order of precedence:
 * ``EXPLICIT``: built by the user, directly or through a callback they added;
 * ``FRAMEWORK``: a framework callback added without a code change (Lightning's entry points
   with ``RADAM_WARMUP_DETECTOR=1``, the Hugging Face callback the runner's ``--detect`` adds);
-* ``HOOK``: the runner's ``--detect`` step hook, for any other Adam-family optimizer.
+* ``HOOK``: the runner's ``--detect`` step hook, for any other Adam-family optimizer;
+* ``INTERNAL``: a detector that only feeds a computation (``AutoWarmup``'s measurement): it
+  logs nothing, so it outranks nothing and every logging detector outranks it.
 
 Every :class:`~radam_integrations.WarmupDetector` records here, at construction, the optimizer
 it reads and its level (``EXPLICIT`` unless built inside :func:`attaching`). An automatic one
@@ -21,9 +23,9 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-__all__ = ["EXPLICIT", "FRAMEWORK", "HOOK", "attaching", "claim", "outranked", "watchers"]
+__all__ = ["EXPLICIT", "FRAMEWORK", "HOOK", "INTERNAL", "attaching", "claim", "outranked", "watchers"]
 
-HOOK, FRAMEWORK, EXPLICIT = 0, 1, 2
+INTERNAL, HOOK, FRAMEWORK, EXPLICIT = -1, 0, 1, 2
 
 _level: ContextVar[int] = ContextVar("radam_integrations_attach_level", default=EXPLICIT)
 # id(optimizer) -> (weak optimizer, [(level, weak detector)]); ids are only trusted while the
@@ -33,7 +35,7 @@ _watchers: dict[int, tuple[weakref.ref, list[tuple[int, weakref.ref]]]] = {}
 
 @contextmanager
 def attaching(level: int) -> Iterator[None]:
-    """Detectors built inside this block are recorded at ``level`` (``FRAMEWORK`` or ``HOOK``)."""
+    """Detectors built inside this block are recorded at ``level`` (``FRAMEWORK``, ``HOOK``, ``INTERNAL``)."""
     token = _level.set(level)
     try:
         yield

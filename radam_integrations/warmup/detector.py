@@ -136,6 +136,9 @@ class WarmupDetector:
         self._last_step = 0.0
         self._next_eval = 1.0
         self.evaluations = 0
+        #: Per parameter group, the metrics of the last evaluation (with ``"t"``, the group's step),
+        #: ``None`` for a group without state then; empty before the first evaluation.
+        self.last_group_metrics: list[dict[str, float] | None] = []
         self._warned_nonfinite = False
 
     # ------------------------------------------------------------------ when to evaluate
@@ -275,11 +278,13 @@ class WarmupDetector:
 
         metrics: dict[str, float] = {}
         record: dict[str, Any] = {"step": int(self._last_step or 0), "groups": {}}
+        self.last_group_metrics = [None] * len(groups)
         for gi, (group, row) in enumerate(zip(groups, self._last_sums)):
             if row[len(SUM_FIELDS) + 1] == 0:  # no tensor of this group has state yet
                 continue
             t = row[len(SUM_FIELDS)] / row[len(SUM_FIELDS) + 1]
             values = self._group_metrics(gi, group, row, t)
+            self.last_group_metrics[gi] = {**values, "t": t}
             label = str(group.get("name", f"pg{gi}"))
             record["groups"][label] = values
             for key, value in values.items():

@@ -1,6 +1,7 @@
 """Run by tests/test_integration_transformers.py with the transformers 4.57.6 side install first on
 PYTHONPATH: registers, parses ``--optim radam``, trains a tiny GPT-2 with the warmup detector
-callback, resumes from a checkpoint, and prints one JSON line of results.
+callback, resumes from a checkpoint, trains with ``--lr_scheduler_type auto_warmup_cosine``, and
+prints one JSON line of results.
 
 Usage: ``PYTHONPATH=.cache/transformers-4.57 python tests/scripts/hf_457_probe.py OUTPUT_DIR``
 """
@@ -93,7 +94,22 @@ def main(out: str) -> dict:
             "params": params,
             "detector": state == json.dumps(reference, sort_keys=True),
         }
+    # AutoWarmup by name: --lr_scheduler_type auto_warmup_cosine, trained with the default optimizer.
+    from radam_integrations import AutoWarmup
+
+    (parsed,) = HfArgumentParser(TrainingArguments).parse_args_into_dataclasses(
+        ["--output_dir", out, "--lr_scheduler_type", "auto_warmup_cosine", "--report_to", "none"]
+    )
+    auto_args = args("auto")
+    auto_args.lr_scheduler_type = parsed.lr_scheduler_type
+    auto_args.optim = "adamw_torch"
+    auto_args.save_strategy = "no"
+    auto = Trainer(model(0), auto_args, train_dataset=TokenIds())
+    auto.train()
     return {
+        "auto_warmup": type(auto.lr_scheduler).__name__
+        if isinstance(auto.lr_scheduler, AutoWarmup)
+        else None,
         "transformers": transformers.__version__,
         "optimizer": type(optimizer).__name__,
         "warmup_steps_logged": steps_logged,

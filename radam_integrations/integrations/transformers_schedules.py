@@ -1,0 +1,85 @@
+"""``lr_scheduler_type`` names for AutoWarmup in the HF Trainer.
+
+``lr_scheduler_type="auto_warmup"`` (constant after the measured warmup), ``"auto_warmup_linear"``
+and ``"auto_warmup_cosine"`` (the measured warmup times a linear or cosine decay to 0 over the
+run's ``max_steps``), on the command line too (``--lr_scheduler_type auto_warmup_cosine``). The
+measured warmup replaces ``warmup_steps``/``warmup_ratio``, which must stay 0;
+``lr_scheduler_kwargs`` are AutoWarmup's measurement options (``{"tol": 0.2, "every": 5}``).
+
+Example:
+    >>> from radam_integrations.integrations.transformers import register
+    >>> _ = register()
+    >>> from transformers import TrainingArguments
+    >>> TrainingArguments("out", lr_scheduler_type="auto_warmup_cosine").lr_scheduler_type.value
+    'auto_warmup_cosine'
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["SCHEDULERS", "install"]
+
+
+def _constant(step: int, total: int) -> float:
+    return 1.0
+
+
+def _linear(step: int, total: int) -> float:
+    return max(0.0, (total - step) / max(1, total))
+
+
+def _cosine(step: int, total: int) -> float:
+    return 0.5 * (1.0 + math.cos(math.pi * min(step, total) / max(1, total)))
+
+
+#: name -> (``SchedulerType`` member name, decay over the run as ``decay(step, total)``).
+SCHEDULERS: dict[str, tuple[str, Callable[[int, int], float]]] = {
+    "auto_warmup": ("AUTO_WARMUP", _constant),
+    "auto_warmup_linear": ("AUTO_WARMUP_LINEAR", _linear),
+    "auto_warmup_cosine": ("AUTO_WARMUP_COSINE", _cosine),
+}
+
+
+def _factory(name: str) -> Callable[..., Any]:
+    decay_of = SCHEDULERS[name][1]
+
+    def make(
+        optimizer: Any, num_warmup_steps: int = 0, num_training_steps: int | None = None, **options: Any
+    ) -> Any:
+        from ..autowarmup import AutoWarmup
+
+        if num_warmup_steps:
+            raise ValueError(
+                f"lr_scheduler_type={name!r} measures the warmup itself; leave warmup_steps and "
+                f"warmup_ratio at 0 (got {num_warmup_steps} warmup steps)"
+            )
+        decay = None
+        if decay_of is not _constant:
+            if not num_training_steps:
+                raise ValueError(f"lr_scheduler_type={name!r} needs the number of training steps (max_steps)")
+            total = int(num_training_steps)
+            decay = lambda step: decay_of(step, total)  # noqa: E731
+        return AutoWarmup(optimizer, decay=decay, **options)
+
+    make.__name__ = f"get_{name}_schedule"
+    return make
+
+
+def install(training_args_module: Any) -> None:
+    """Add the names to ``SchedulerType`` and their factories to ``get_scheduler``'s table. Idempotent.
+
+    Patch 7 of :mod:`radam_integrations._compat.transformers`.
+    """
+    import importlib
+
+    from .._compat import transformers as compat
+
+    optimization = importlib.import_module(compat.OPTIMIZATION_MODULE)
+    compat.add_scheduler_names(
+        training_args_module.SchedulerType,
+        optimization.TYPE_TO_SCHEDULER_FUNCTION,
+        {name: (member, _factory(name)) for name, (member, _) in SCHEDULERS.items()},
+    )
