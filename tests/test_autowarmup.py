@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+from typing import Any
 
 import pytest
 import torch
@@ -230,3 +231,132 @@ def test_measured_rectification_state_rejects_garbage() -> None:
         rect.load_state_dict({"version": 99})
     with pytest.raises(ValueError, match="corrupted"):
         rect.load_state_dict({"version": 1, "c2": "x", "staleness": [], "detector": {}})
+
+
+# ----------------------------------------------------------------------------- RAdam(rectify="measured")
+
+
+def _radam_run(steps: int, **kwargs: Any) -> tuple[torch.nn.Module, RAdam]:
+    model = _model()
+    opt = RAdam(model.parameters(), lr=1e-2, **kwargs)
+    for step in range(steps):
+        gen = torch.Generator().manual_seed(step)
+        opt.zero_grad()
+        model(torch.randn(32, 8, generator=gen)).pow(2).mean().backward()
+        opt.step()
+    return model, opt
+
+
+@pytest.mark.parametrize(
+    "path", [{"fused": True}, {"foreach": True}, {"foreach": False}], ids=["fused", "foreach", "for-loop"]
+)
+def test_measured_rectification_replaces_r_t_on_every_step_path(path) -> None:
+    """Its first steps match a hand-computed update: r_t swapped for the measured multiplier."""
+    theory_model, _ = _radam_run(6, **path)
+    measured_model, opt = _radam_run(6, rectify="measured", **path)
+    # steps 1-5 are unrectified (rho_t <= 5): identical; step 6 uses m_6 instead of r_6
+    before, _ = _radam_run(5, **path)
+    first = next(before.parameters())
+    m6 = opt.measured_rectification  # measured from steps 1, 2, 4
+    assert m6.measured(0)
+    theirs, mine = next(theory_model.parameters()), next(measured_model.parameters())
+    r6 = theory.r_t(6, 0.999)
+    # the step-6 updates are proportional, with ratio m_6 / r_6 (same moments, same gradients)
+    ratio = ((mine - first) / (theirs - first)).flatten()
+    expected = opt.measured_rectification.multiplier(0, 6) / r6
+    assert torch.allclose(ratio, torch.full_like(ratio, expected), rtol=1e-2)
+    assert expected > 1  # Gaussian-like gradients: the measured rule steps sooner than RAdam
+
+
+def test_measured_rectification_options_state_and_errors() -> None:
+    _, opt = _radam_run(30, rectify="measured", rectify_options={"tol": 0.2, "every": 5})
+    assert opt.rectify == "measured" and opt.measured_rectification.config.tol == 0.2
+    state = json.loads(json.dumps(opt.state_dict()["measured_rectification"], allow_nan=False))
+    assert state["version"] == 1
+    _, plain = _radam_run(2)
+    assert "measured_rectification" not in plain.state_dict() and plain.measured_rectification is None
+    with pytest.raises(ValueError, match="rectify must be one of"):
+        RAdam(_model().parameters(), rectify="sparse")
+    with pytest.raises(ValueError, match="cannot be combined with capturable"):
+        RAdam(_model().parameters(), rectify="measured", capturable=True)
+    with pytest.raises(ValueError, match="need rectify='measured'"):
+        RAdam(_model().parameters(), rectify_options={"tol": 0.2})
+
+
+def test_measured_radam_resumes_exactly_from_its_state_dict() -> None:
+    straight, _ = _radam_run(40, rectify="measured")
+    model, opt = _radam_run(23, rectify="measured")
+    model_state = {k: v.clone() for k, v in model.state_dict().items()}
+    opt_state = json.loads(json.dumps(opt.state_dict()["measured_rectification"], allow_nan=False))
+    opt_state = {**opt.state_dict(), "measured_rectification": opt_state}
+    fresh = _model()
+    fresh.load_state_dict(model_state)
+    resumed = RAdam(fresh.parameters(), lr=1e-2, rectify="measured")
+    resumed.load_state_dict(opt_state)
+    for step in range(23, 40):
+        gen = torch.Generator().manual_seed(step)
+        resumed.zero_grad()
+        fresh(torch.randn(32, 8, generator=gen)).pow(2).mean().backward()
+        resumed.step()
+    assert all(torch.equal(a, b) for a, b in zip(straight.parameters(), fresh.parameters()))
+
+
+# ----------------------------------------------------------------------------- two processes
+
+
+@pytest.mark.slow
+@pytest.mark.distributed
+def test_two_processes_under_accelerate_compute_the_same_warmup(tmp_path, subprocess_env) -> None:
+    """DDP through AcceleratedScheduler (stepped once per process) equals one process on the whole
+    batch; with per-rank state (sharded=True) both ranks get the same multiplier."""
+    from pathlib import Path
+
+    from tests.helpers import accelerate_loop as loop
+    from tests.helpers.launch import accelerate_two_processes
+
+    worker = Path(__file__).parent / "scripts" / "autowarmup_accelerate_worker.py"
+    accelerate_two_processes(worker, str(tmp_path), env=subprocess_env, home=tmp_path / "hf")
+    ranks = [json.loads((tmp_path / f"autowarmup_rank{r}.json").read_text()) for r in (0, 1)]
+    for rank, result in enumerate(ranks):
+        assert (result["rank"], result["world_size"], result["backend"]) == (rank, 2, "gloo")
+        assert result["scheduler_class"] == "AcceleratedScheduler"
+    assert ranks[0]["ddp_lrs"] == ranks[1]["ddp_lrs"]
+    model = loop.model()
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-2, betas=loop.BETAS)
+    sched = AutoWarmup(opt, every=2)
+    single = []
+    for step in range(1, 21):
+        x, y = loop.batch(step)
+        ((model(x) - y) ** 2).mean().backward()
+        opt.step()
+        sched.step()
+        opt.zero_grad()
+        single.append(opt.param_groups[0]["lr"])
+    assert ranks[0]["ddp_lrs"] == pytest.approx(single, rel=1e-4)
+    assert ranks[0]["sharded_multipliers"] == ranks[1]["sharded_multipliers"]
+    assert ranks[0]["sharded_c2"] == ranks[1]["sharded_c2"] != PRIOR_C2
+
+
+def test_a_deep_copied_or_pickled_measured_radam_keeps_its_measurement() -> None:
+    import copy
+    import pickle
+
+    model, opt = _radam_run(23, rectify="measured")
+
+    def continue_from(m: torch.nn.Module, o: RAdam) -> list[torch.Tensor]:
+        for step in range(23, 30):
+            gen = torch.Generator().manual_seed(step)
+            o.zero_grad()
+            m(torch.randn(32, 8, generator=gen)).pow(2).mean().backward()
+            o.step()
+        return [p.detach().clone() for p in m.parameters()]
+
+    twin_model, twin_opt = copy.deepcopy((model, opt))
+    assert twin_opt.rectify == "measured" and twin_opt.measured_rectification.optimizer is twin_opt
+    pickled_model, pickled_opt = pickle.loads(pickle.dumps((model, opt)))
+    assert pickled_opt.measured_rectification.c2(0) == opt.measured_rectification.c2(0)
+    expected = continue_from(model, opt)
+    for m, o in ((twin_model, twin_opt), (pickled_model, pickled_opt)):
+        assert all(torch.equal(a, b) for a, b in zip(continue_from(m, o), expected))
+    _, plain = _radam_run(2)
+    assert copy.deepcopy(plain).rectify == "theory"

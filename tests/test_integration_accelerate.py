@@ -51,6 +51,7 @@ from .helpers.accelerate_loop import batch as _batch
 from .helpers.accelerate_loop import model as _model
 from .helpers.accelerate_loop import train as _train
 from .helpers.compare import same
+from .helpers.launch import accelerate_two_processes
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKER = ROOT / "tests" / "scripts" / "accelerate_worker.py"
@@ -477,16 +478,7 @@ def test_importing_the_module_does_not_import_accelerate(subprocess_env: dict[st
 def test_two_processes_log_once_match_one_process_and_restore_each_ranks_memory(
     tmp_path: Path, subprocess_env: dict[str, str]
 ) -> None:
-    launcher = Path(sys.executable).with_name("accelerate")
-    if not launcher.exists():
-        pytest.skip(f"no accelerate launcher next to {sys.executable}")
-    env = {**subprocess_env, "ACCELERATE_USE_CPU": "1", "HF_HOME": str(tmp_path / "hf")}  # no user config
-    command = [
-        str(launcher), "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
-        "--mixed_precision", "no", "--dynamo_backend", "no", str(WORKER), str(tmp_path),
-    ]  # fmt: skip
-    out = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-5000:]
+    accelerate_two_processes(WORKER, str(tmp_path), env=subprocess_env, home=tmp_path / "hf")
     ranks = [json.loads((tmp_path / f"result_rank{r}.json").read_text()) for r in (0, 1)]
     for rank, result in enumerate(ranks):
         assert (result["rank"], result["world_size"], result["backend"]) == (rank, 2, "gloo")

@@ -665,3 +665,52 @@ def test_lightning_cli_builds_the_callbacks_from_flat_detector_options(pkg, tmp_
     assert built.config == DetectorConfig(hold=2, sample_size=None)
     with pytest.raises(SystemExit):  # a misspelt option is refused by the parser, before training
         parser.parse_args(["--fabric_callback.evry", "5"])
+
+
+# ---------------------------------------------------------------------- AutoWarmup (issue 13)
+def _auto_warmup_fit(
+    pl: Any, root: Path, steps: int, ckpt_path: str | None = None
+) -> tuple[Any, list[float]]:
+    from radam_integrations import AutoWarmup
+
+    class WithAutoWarmup(pl.LightningModule):
+        def __init__(self) -> None:
+            super().__init__()
+            torch.manual_seed(0)
+            self.net = nn.Sequential(nn.Linear(8, 16), nn.Tanh(), nn.Linear(16, 1))
+            self.lrs: list[float] = []
+
+        def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+            self.lrs.append(self.optimizers().param_groups[0]["lr"])
+            x, y = batch
+            return nn.functional.mse_loss(self.net(x), y)
+
+        def configure_optimizers(self) -> Any:
+            opt = torch.optim.AdamW(self.parameters(), lr=1e-2)
+            return {"optimizer": opt, "lr_scheduler": {"scheduler": AutoWarmup(opt), "interval": "step"}}
+
+    checkpoint = pl.callbacks.ModelCheckpoint(
+        dirpath=str(root / "ckpt"), every_n_train_steps=3 * BATCHES_PER_EPOCH, save_top_k=-1
+    )
+    model = WithAutoWarmup()
+    fit = trainer(pl, root, [checkpoint], max_steps=steps, enable_checkpointing=True, logger=False)
+    fit.fit(model, loader(), ckpt_path=ckpt_path)
+    return fit, model.lrs
+
+
+@pytest.mark.fit
+def test_auto_warmup_from_configure_optimizers_resumes_exactly(tmp_path):
+    from radam_integrations import AutoWarmup
+
+    pl = package("lightning.pytorch")
+    total, first = 6 * BATCHES_PER_EPOCH, 3 * BATCHES_PER_EPOCH
+    straight, lrs = _auto_warmup_fit(pl, tmp_path / "straight", total)
+    (scheduler,) = [config.scheduler for config in straight.lr_scheduler_configs]
+    assert isinstance(scheduler, AutoWarmup) and scheduler.rectifier.measured(0)
+    assert lrs[0] < lrs[-1] <= 1e-2  # a measured warmup, stepped per optimizer step
+    _auto_warmup_fit(pl, tmp_path / "first", first)
+    saved = next((tmp_path / "first" / "ckpt").glob("*.ckpt"))
+    resumed, resumed_lrs = _auto_warmup_fit(pl, tmp_path / "resumed", total, str(saved))
+    assert resumed_lrs == lrs[first:]
+    (again,) = [config.scheduler for config in resumed.lr_scheduler_configs]
+    assert same(again.state_dict()["rectifier"], scheduler.state_dict()["rectifier"])

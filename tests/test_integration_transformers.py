@@ -169,10 +169,19 @@ def test_create_optimizer_maps_training_arguments(tmp_path: Path, optim: str, de
     assert len(decay["params"]) + len(no_decay["params"]) == len(names)
 
 
+def test_optim_args_turn_on_the_measured_rectification(tmp_path: Path) -> None:
+    trainer = Trainer(tiny_gpt2(), training_args(tmp_path, optim="radamw", optim_args="rectify=measured"))
+    opt = trainer.create_optimizer()
+    assert type(opt) is RAdam and opt.rectify == "measured" and opt.measured_rectification is not None
+    with pytest.raises(ValueError, match="bad value 'gaussian' for 'rectify'; expected theory or measured"):
+        training_args(tmp_path, optim="radam", optim_args="rectify=gaussian")
+
+
 def test_optim_args_are_typed(tmp_path: Path) -> None:
     args = training_args(
         tmp_path,
-        optim_args="threshold=4, degenerated_to_sgd=False,maximize=yes,foreach=none,fused=true,capturable=0",
+        optim_args="threshold=4, degenerated_to_sgd=False,maximize=yes,foreach=none,fused=true,capturable=0,"
+        "rectify=Theory",
     )
     cls, kwargs = Trainer.get_optimizer_cls_and_kwargs(args)
     assert cls is RAdam
@@ -184,10 +193,13 @@ def test_optim_args_are_typed(tmp_path: Path) -> None:
         "foreach": None,
         "fused": True,
         "capturable": False,
+        "rectify": "theory",
     }
     assert type(extra["threshold"]) is float
-    group = Trainer(tiny_gpt2(), args).create_optimizer().param_groups[0]
-    assert {k: group[k] for k in extra} == extra
+    opt = Trainer(tiny_gpt2(), args).create_optimizer()
+    group_options = {k: v for k, v in extra.items() if k != "rectify"}  # rectify is the optimizer's
+    assert {k: opt.param_groups[0][k] for k in group_options} == group_options
+    assert opt.rectify == "theory"
 
 
 @pytest.mark.parametrize(

@@ -38,14 +38,19 @@ def test_every_seed_gets_every_arm_and_the_probe_is_radam_without_warmup() -> No
     plan = StudyPlan(tasks=(TASK,), seeds=(0, 1, 2))
     specs = plan.arm_specs(TASK, suggested=150)
     labels = [label for label, _ in specs]
-    assert len(specs) == 3 * (2 + len(TASK.grid(GRID)) + 2)
+    assert len(specs) == 3 * (2 + len(TASK.grid(GRID)) + 3)
+    assert {s.optimizer for label, s in specs if label == "radam_measured"} == {"radam_measured"}
     assert labels.count("suggested") == 3 and labels.count("radam") == 3 and labels.count("torch_radam") == 3
     auto = [s for label, s in specs if label == "adamw-auto"]
     assert len(auto) == 3 and {(s.optimizer, s.warmup_steps, s.schedule, s.arm) for s in auto} == {
         ("adamw", 0, "auto", "adamw-auto")
     }
     assert {s.warmup_steps for label, s in specs if label == "suggested"} == {150}
-    assert all(s.optimizer == "adamw" for label, s in specs if label not in ("radam", "torch_radam"))
+    assert all(
+        s.optimizer == "adamw"
+        for label, s in specs
+        if label not in ("radam", "torch_radam", "radam_measured")
+    )
     assert {s.optimizer for label, s in specs if label == "torch_radam"} == {"torch_radam"}
     probe = TASK.probe()
     assert (probe.optimizer, probe.warmup_steps, probe.detect, probe.steps, probe.seed) == (

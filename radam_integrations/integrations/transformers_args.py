@@ -46,6 +46,12 @@ def _parse_optional_bool(text: str) -> bool | None:
     return None if text.lower() in ("none", "null") else _parse_bool(text)
 
 
+def _parse_rectify(text: str) -> str:
+    if text.lower() in ("theory", "measured"):
+        return text.lower()
+    raise ValueError
+
+
 def _parse_float(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):
@@ -61,8 +67,10 @@ OPTIM_ARGS: dict[str, Callable[[str], Any]] = {
     "foreach": _parse_optional_bool,
     "fused": _parse_optional_bool,
     "capturable": _parse_bool,
+    "rectify": _parse_rectify,
 }
 _VALUE_HELP = {
+    _parse_rectify: "theory or measured",
     _parse_float: "a finite number (e.g. 4)",
     _parse_bool: "true or false",
     _parse_optional_bool: "true, false or none",
@@ -83,8 +91,9 @@ def parse_optim_args(optim_args: str | None) -> dict[str, Any]:
     """Typed RAdam options from ``TrainingArguments.optim_args`` (``"key=value,key=value"``).
 
     Values arrive as strings; ``threshold`` becomes a float, ``degenerated_to_sgd``,
-    ``maximize`` and ``capturable`` booleans (``true/false``, ``1/0``, ``yes/no``), and
-    ``foreach``/``fused`` booleans or ``None`` (``none``).
+    ``maximize`` and ``capturable`` booleans (``true/false``, ``1/0``, ``yes/no``),
+    ``foreach``/``fused`` booleans or ``None`` (``none``), and ``rectify`` ``theory`` or
+    ``measured`` (:class:`~radam_integrations.RAdam`'s measured rectification, experimental).
 
     Raises:
         ValueError: one line naming the problem: an unknown or repeated key, a malformed pair,

@@ -8,6 +8,8 @@ torch.optim.RAdam's ``_multi_tensor_radam``, so results are bit-identical to tor
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import Tensor
 
@@ -32,6 +34,7 @@ def radam_foreach(
     degenerated_to_sgd: bool,
     maximize: bool,
     capturable: bool,
+    rectification: Callable[[float], float] | None = None,
 ) -> None:
     if not params:
         return
@@ -55,7 +58,9 @@ def radam_foreach(
         if capturable:
             _device_group_step(g_params, g_grads, g_exp_avgs, g_exp_avg_sqs, g_steps, **hyper)
         else:
-            _host_group_step(g_params, g_grads, g_exp_avgs, g_exp_avg_sqs, g_steps, **hyper)
+            _host_group_step(
+                g_params, g_grads, g_exp_avgs, g_exp_avg_sqs, g_steps, **hyper, rectification=rectification
+            )
 
 
 def increment_steps(steps: list[Tensor]) -> None:
@@ -114,9 +119,13 @@ def _host_group_step(
     threshold: float,
     degenerated_to_sgd: bool,
     negated_grads: bool,
+    rectification: Callable[[float], float] | None = None,
 ) -> None:
     step_values = [s.item() for s in steps]
-    rects = [host_rectification(t, beta2, threshold) for t in step_values]
+    if rectification is None:
+        rects = [host_rectification(t, beta2, threshold) for t in step_values]
+    else:
+        rects = [rectification(t) for t in step_values]
     moving = [r > 0 or degenerated_to_sgd for r in rects]
     everyone_moves = all(moving)
 

@@ -94,6 +94,7 @@ def radam_fused(
     maximize: bool,
     auto: bool,
     fallback: Callable[..., None],
+    rectification: Callable[[float], float] | None = None,
 ) -> int:
     """Run the step; return how many tensors the fused kernel updated.
 
@@ -108,7 +109,7 @@ def radam_fused(
     hyper = {
         "lr": lr, "beta1": beta1, "beta2": beta2, "eps": eps, "weight_decay": weight_decay,
         "decoupled_weight_decay": decoupled_weight_decay, "threshold": threshold,
-        "degenerated_to_sgd": degenerated_to_sgd, "maximize": maximize,
+        "degenerated_to_sgd": degenerated_to_sgd, "maximize": maximize, "rectification": rectification,
     }  # fmt: skip
     fused_count = 0
     plain = plain_tensor_types()
@@ -133,7 +134,7 @@ def radam_fused(
                 by_count[c + 1].append(i)
             buckets = {t: [[lst[i] for i in idx] for lst in tensors] for t, idx in by_count.items()}
         for t, bucket in buckets.items():
-            rect = host_rectification(t, beta2, threshold)
+            rect = host_rectification(t, beta2, threshold) if rectification is None else rectification(t)
             # Not rectified: momentum-SGD (or no) step on the fallback path. A kernel that refuses
             # the call has touched nothing, so the fallback then does this bucket's whole step.
             if rect == 0.0 or not _fused_rectified_step(bucket, device, t, rect, **hyper):

@@ -7,6 +7,8 @@ bit-identical to torch's.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import Tensor
 
@@ -30,6 +32,7 @@ def radam_single_tensor(
     degenerated_to_sgd: bool,
     maximize: bool,
     capturable: bool,
+    rectification: Callable[[float], float] | None = None,
 ) -> None:
     for param, grad, exp_avg, exp_avg_sq, step_t in zip(params, grads, exp_avgs, exp_avg_sqs, state_steps):
         if maximize:
@@ -60,7 +63,7 @@ def radam_single_tensor(
             continue
 
         step = step_t.item()
-        rect = host_rectification(step, beta2, threshold)
+        rect = host_rectification(step, beta2, threshold) if rectification is None else rectification(step)
         moves = rect > 0 or degenerated_to_sgd
 
         if weight_decay != 0:

@@ -22,7 +22,7 @@ from ._fused import (
     plain_tensor_types,
     radam_fused,
 )
-from ._rectify import MIN_RECTIFY_RHO
+from ._rectify import MIN_RECTIFY_RHO, host_rectification
 from ._single_tensor import radam_single_tensor
 
 __all__ = ["RAdam", "SparseGradientError", "StepPath"]
@@ -109,6 +109,15 @@ class RAdam(Optimizer):
             optimization), as in ``torch.optim.RAdam``: the step then runs torch's own
             differentiable implementation (``torch.optim.radam.radam``), so it has torch's rule
             only: ``threshold=5``, ``degenerated_to_sgd=True``, no ``fused``.
+        rectify: ``"theory"`` (default): ``r_t`` for Gaussian gradients, the paper's and torch's
+            numbers. ``"measured"`` (experimental): on rectified steps ``r_t`` is replaced by the
+            measured rectification of each parameter group
+            (:func:`radam_integrations.theory.measured_rectification`, the same estimate
+            ``AutoWarmup`` uses, read from this optimizer's state every ``every`` steps); not with
+            ``capturable`` or ``differentiable``. Its measurement is saved in ``state_dict()``
+            (key ``"measured_rectification"``), so a resumed run continues exactly.
+        rectify_options: the measurement's options (the warmup detector's ``DetectorConfig``
+            fields: ``tol``, ``floor_factor``, ``every``, ``sample_size``, ``seed``).
 
     Invalid options raise what ``torch.optim.RAdam`` raises for them, with torch's message
     followed by an explanation (for example ``ValueError: Invalid learning rate: -0.001
@@ -142,8 +151,11 @@ class RAdam(Optimizer):
         fused: bool | None = None,
         capturable: bool = False,
         differentiable: bool = False,
+        rectify: str = "theory",
+        rectify_options: dict[str, Any] | None = None,
     ) -> None:
         _validate_hyperparameters(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, threshold=threshold)
+        _check_rectify(rectify, rectify_options, capturable=capturable, differentiable=differentiable)
         _check_differentiable(differentiable, threshold, degenerated_to_sgd, fused)
         if foreach and fused:
             raise ValueError(
@@ -170,6 +182,15 @@ class RAdam(Optimizer):
             "fused": fused,
         }
         super().__init__(params, defaults)
+        self.rectify = rectify
+        #: The measurement behind ``rectify="measured"`` (``None`` otherwise).
+        self.measured_rectification = None
+        if rectify == "measured":
+            # The one place optim reaches into warmup, lazily: the measurement is the warmup
+            # detector's (warmup never imports optim).
+            from ..warmup.measured import MeasuredRectification
+
+            self.measured_rectification = MeasuredRectification(self, rectify_options)
         if threshold < MIN_RECTIFY_RHO:
             warnings.warn(
                 f"threshold={threshold} is below 4: r_t is only defined for rho_t > 4, so steps with "
@@ -196,8 +217,33 @@ class RAdam(Optimizer):
         if param_group.get("fused", self.defaults.get("fused")):
             _check_fused_supported(self.param_groups[-1]["params"])
 
+    def __getstate__(self) -> dict[str, Any]:
+        """torch's pickled state, plus ``rectify`` and the measurement (as its strict-JSON state)."""
+        state = super().__getstate__()
+        state["rectify"] = getattr(self, "rectify", "theory")
+        measured = getattr(self, "measured_rectification", None)
+        if measured is not None:
+            state["measured_rectification"] = {
+                "config": measured.config.as_dict(),
+                "state": measured.state_dict(),
+            }
+        return state
+
     def __setstate__(self, state: dict[str, Any]) -> None:
+        state = dict(state)
+        rectify = state.pop("rectify", None)
+        measured = state.pop("measured_rectification", None)
         super().__setstate__(state)
+        if rectify is not None:  # unpickling or deepcopy (load_state_dict passes only state and groups)
+            self.rectify = rectify
+            self.measured_rectification = None
+            if measured is not None:
+                from ..warmup.measured import MeasuredRectification
+
+                self.measured_rectification = MeasuredRectification(self, measured["config"])
+                self.measured_rectification.load_state_dict(measured["state"])
+        elif not hasattr(self, "rectify"):  # pickled by a version without the option
+            self.rectify, self.measured_rectification = "theory", None
         for group in self.param_groups:
             group.setdefault("foreach", None)
             group.setdefault("maximize", False)
@@ -263,11 +309,44 @@ class RAdam(Optimizer):
                 loss = closure()
         # As torch: autograd records the step only for a differentiable optimizer.
         with torch.set_grad_enabled(bool(self.defaults.get("differentiable", False))):
-            for group in self.param_groups:
-                self._step_group(group)
+            for index, group in enumerate(self.param_groups):
+                self._step_group(group, self._measured_rule(index, group))
+        if self.measured_rectification is not None:
+            self.measured_rectification.observe()
         return loss
 
-    def _step_group(self, group: dict[str, Any]) -> None:
+    def _measured_rule(self, index: int, group: dict[str, Any]) -> Callable[[float], float] | None:
+        """``rectify="measured"``: the group's rectification by step count (0 where not rectified)."""
+        measured = self.measured_rectification
+        if measured is None:
+            return None
+        beta2, threshold = float(group["betas"][1]), group["threshold"]
+
+        def rule(t: float) -> float:
+            if host_rectification(t, beta2, threshold) == 0.0:
+                return 0.0
+            return measured.multiplier(index, t)
+
+        return rule
+
+    def state_dict(self) -> dict[str, Any]:
+        """torch's optimizer state dict; with ``rectify="measured"`` also the measurement (strict JSON)."""
+        state = super().state_dict()
+        if self.measured_rectification is not None:
+            state["measured_rectification"] = self.measured_rectification.state_dict()
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Load torch's (or our) optimizer state dict; a saved measurement is restored with it."""
+        state_dict = dict(state_dict)
+        measured = state_dict.pop("measured_rectification", None)
+        super().load_state_dict(state_dict)
+        if measured is not None and self.measured_rectification is not None:
+            self.measured_rectification.load_state_dict(measured)
+
+    def _step_group(
+        self, group: dict[str, Any], rectification: Callable[[float], float] | None = None
+    ) -> None:
         params: list[Tensor] = []
         grads: list[Tensor] = []
         exp_avgs: list[Tensor] = []
@@ -301,6 +380,8 @@ class RAdam(Optimizer):
             "degenerated_to_sgd": group["degenerated_to_sgd"],
             "maximize": group["maximize"],
         }
+        if rectification is not None:
+            hyper["rectification"] = rectification
         path = self._select_path(group, params)
         tensors = (params, grads, exp_avgs, exp_avg_sqs, state_steps)
         if path == "fused":
@@ -361,6 +442,29 @@ class RAdam(Optimizer):
             if idle or not fused_kernels_available():
                 return "foreach" if _foreach_ok(params) else "single_tensor"
         return path
+
+
+RECTIFY = ("theory", "measured")
+
+
+def _check_rectify(
+    rectify: str, options: dict[str, Any] | None, *, capturable: bool, differentiable: bool
+) -> None:
+    if rectify not in RECTIFY:
+        raise ValueError(f"rectify must be one of {RECTIFY}, got {rectify!r}")
+    if rectify == "theory":
+        if options:
+            raise ValueError("rectify_options are the measurement's options: they need rectify='measured'")
+        return
+    if capturable or differentiable:
+        raise ValueError(
+            "rectify='measured' reads its measurement on the host between steps: it cannot be combined "
+            "with capturable=True or differentiable=True (use rectify='theory' there)"
+        )
+    if options is not None and not isinstance(options, dict):
+        raise TypeError(
+            f"rectify_options must be a dict of DetectorConfig fields, got {type(options).__name__}"
+        )
 
 
 class _BetasLengthError(ValueError, IndexError):

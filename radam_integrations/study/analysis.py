@@ -43,8 +43,9 @@ __all__ = [
 ]
 
 TOLERANCE = 0.02
-#: The study's AutoWarmup arm (issue 13).
+#: The study's issue-13 arms: AutoWarmup with AdamW, and RAdam with ``rectify="measured"``.
 AUTO_ARM = "adamw-auto"
+MEASURED_ARM = "radam_measured"
 
 
 def arm_stats(runs: list[dict[str, Any]], target: float) -> dict[str, Any]:
@@ -142,6 +143,7 @@ def summarize_task(
         "untuned_passes": untuned_label is not None
         and close_to(arms[untuned_label], best if warmup_matters else none),
         "auto": _auto_summary(arms, ranked, best, passes_bar, untuned_label),
+        "measured": _auto_summary(arms, ranked, best, passes_bar, untuned_label, label=MEASURED_ARM),
         "flags": flags,
     }
 
@@ -152,9 +154,10 @@ def _auto_summary(
     best: dict[str, Any],
     passes_bar: Any,
     untuned_label: str | None,
+    label: str = "adamw-auto",
 ) -> dict[str, Any] | None:
-    """Where AutoWarmup (the ``adamw-auto`` arm, issue 13) landed; ``None`` for studies without it."""
-    auto = arms.get(AUTO_ARM)
+    """Where an issue-13 arm (AutoWarmup, or RAdam's measured rectification) landed; ``None`` without it."""
+    auto = arms.get(label)
     if auto is None:
         return None
     radam, untuned = arms["radam"], arms.get(untuned_label) if untuned_label else None
@@ -258,5 +261,12 @@ def verdict(summary: dict[str, Any]) -> str:
             f" AutoWarmup {_place(auto['rank'], summary['grid_size'])} ({100 * auto['gap']:+.1f}%): it "
             f"{'passes' if auto['passes'] else 'misses'} the bar, and is "
             f"{'at least as good as' if auto['as_good_as_radam'] else 'worse than'} RAdam."
+        )
+    measured = summary.get("measured")
+    if measured:
+        sentence += (
+            f" RAdam with the measured rectification {_place(measured['rank'], summary['grid_size'])} "
+            f"({100 * measured['gap']:+.1f}%): it {'passes' if measured['passes'] else 'misses'} the bar, "
+            f"and is {'at least as good as' if measured['as_good_as_radam'] else 'worse than'} RAdam."
         )
     return sentence

@@ -51,7 +51,9 @@ TASKS = tuple(MODELS)
 #: ``spec.optimizer`` -> ``TrainingArguments.optim``: all decouple weight decay. ``torch_radam``
 #: (``torch.optim.RAdam``, which has no ``optim`` name) goes through the Trainer's public
 #: ``optimizer_cls_and_kwargs``; its ``optim`` value is then unused.
-OPTIM = {"radam": "radamw", "adamw": "adamw_torch", "torch_radam": "adamw_torch"}
+OPTIM = {"radam": "radamw", "adamw": "adamw_torch", "torch_radam": "adamw_torch", "radam_measured": "radamw"}
+#: ``spec.optimizer`` -> ``TrainingArguments.optim_args`` (``radam_measured``: the same optimizer name).
+OPTIM_ARGS = {"radam_measured": "rectify=measured"}
 
 
 @dataclass(frozen=True)
@@ -240,6 +242,7 @@ def _run(spec: RunSpec, settings: BytesLMSettings) -> dict[str, Any]:
             args = TrainingArguments(
                 out,
                 optim=OPTIM[spec.optimizer],
+                optim_args=OPTIM_ARGS.get(spec.optimizer),
                 learning_rate=spec.lr,
                 adam_beta1=0.9,
                 adam_beta2=spec.beta2,

@@ -80,7 +80,14 @@ EPS = 1e-8
 #: Training loss is recorded as the mean over this many steps.
 TRAIN_LOSS_EVERY = 10
 #: spec.optimizer -> the name timm's factory knows it by.
-TIMM_OPTIMIZERS = {"radam": "radamw", "adamw": "adamw", "torch_radam": "torchradamw"}
+TIMM_OPTIMIZERS = {
+    "radam": "radamw",
+    "adamw": "adamw",
+    "torch_radam": "torchradamw",
+    "radam_measured": "radamw",
+}
+#: Extra ``create_optimizer_v2`` keywords (passed on to the optimizer class).
+TIMM_KWARGS: dict[str, dict[str, Any]] = {"radam_measured": {"rectify": "measured"}}
 
 
 @dataclass(frozen=True)
@@ -172,6 +179,7 @@ def build_optimizer(model: nn.Module, spec: RunSpec) -> torch.optim.Optimizer:
         weight_decay=WEIGHT_DECAY,
         betas=(0.9, spec.beta2),
         eps=EPS,
+        **TIMM_KWARGS.get(spec.optimizer, {}),
     )
 
 

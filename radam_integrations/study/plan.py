@@ -13,6 +13,7 @@ Every task is trained with the same arms:
                     the detector attached (what ``radam-integrations run --detect`` prints), seed 0
 ``adamw-auto``      AdamW with ``radam_integrations.AutoWarmup``: the warmup measured on the run
                     (issue 13), no length to set
+``radam_measured``  radam_integrations.RAdam with ``rectify="measured"`` (issue 13), no warmup
 ==================  ========================================================================
 
 Example:
@@ -136,6 +137,7 @@ class StudyPlan:
                 )
             specs.append(("suggested", task.spec("adamw", suggested, seed)))
             specs.append(("adamw-auto", task.spec("adamw", 0, seed, schedule="auto")))
+            specs.append(("radam_measured", task.spec("radam_measured", 0, seed)))
         return specs
 
     def to_dict(self) -> dict[str, Any]:

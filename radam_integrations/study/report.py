@@ -29,11 +29,19 @@ HEADER = ("arm", "warmup", "held-out loss", "accuracy", "diverged", "steps to ta
 
 
 def _order(label: str, stats: dict[str, Any]) -> tuple[int, int]:
-    first = {"radam": 0, "torch_radam": 1, "suggested": 3, "adamw-auto": 4}
+    first = {"radam": 0, "torch_radam": 1, "radam_measured": 1, "suggested": 3, "adamw-auto": 4}
     return (first.get(label, 2), stats["warmup"])
 
 
-COSTS = ("task", "step share: ours", "torch RAdam", "AdamW", "detector overhead (probe)")
+COSTS = (
+    "task",
+    "step share: ours",
+    "torch RAdam",
+    "AdamW",
+    "detector overhead (probe)",
+    "ours, measured",
+    "AutoWarmup overhead",
+)
 
 
 def cost_rows(results: dict[str, Any]) -> list[list[str]]:
@@ -41,7 +49,10 @@ def cost_rows(results: dict[str, Any]) -> list[list[str]]:
 
     The share is ``optimizer_seconds / seconds`` of each run (torch's step hooks; a closure's
     forward and backward subtracted); the detector's is the probe's time inside
-    ``WarmupDetector.update`` over its training loop, at the detector's defaults.
+    ``WarmupDetector.update`` over its training loop, at the detector's defaults; "ours,
+    measured" is the step share of RAdam with ``rectify="measured"`` (its measurement runs inside
+    the step); AutoWarmup's overhead is the time its measurement takes over the training loop
+    (median over the ``adamw-auto`` runs).
     """
     rows = []
     for task in results["plan"]["tasks"]:
@@ -62,7 +73,16 @@ def cost_rows(results: dict[str, Any]) -> list[list[str]]:
             if probe.get("detector_seconds")
             else "-"
         )
-        rows.append([label, share("radam"), share("torch_radam"), share("adamw"), overhead])
+        auto = [
+            r["detector_seconds"] / r["seconds"]
+            for r in runs
+            if r["label"] == AUTO_ARM and r.get("detector_seconds") and r["seconds"] > 0
+        ]
+        auto_overhead = f"{100 * statistics.median(auto):.2f}%" if auto else "-"
+        rows.append([
+            label, share("radam"), share("torch_radam"), share("adamw"), overhead, share("radam_measured"),
+            auto_overhead,
+        ])  # fmt: skip
     return rows
 
 
@@ -93,6 +113,7 @@ OVERVIEW = (
     "bar",
     "untuned",
     "auto",
+    "RAdam measured",
 )
 
 
@@ -112,7 +133,7 @@ def overview_rows(summaries: list[dict[str, Any]]) -> list[list[str]]:
             str(s["settled_step"]), suggested,
             f"{s['suggestion_rank']}/{s['grid_size']}", f"{100 * s['suggestion_gap']:+.1f}%",
             "pass" if s["suggestion_passes"] else "miss", "pass" if s["untuned_passes"] else "miss",
-            _auto_cell(s.get("auto")),
+            _auto_cell(s.get("auto")), _auto_cell(s.get("measured")),
         ])  # fmt: skip
     return rows
 
@@ -164,7 +185,8 @@ def markdown_report(results: dict[str, Any]) -> str:
             "`*`: the probe did not settle; the suggestion is the untuned `2 / (1 - beta2)`. rank: among the "
             "AdamW grid arms by mean held-out loss; gap: against the best grid arm; bar and untuned: the "
             "issue's criterion for the suggested and the untuned warmup; auto: the same for AutoWarmup "
-            "(the `adamw-auto` arm), with its gap to the best grid arm.",
+            "(the `adamw-auto` arm), RAdam measured: for RAdam with `rectify=\"measured\"`, each with its "
+            "gap to the best grid arm.",
             "",
             "| " + " | ".join(COSTS) + " |",
             "| " + " | ".join("---" for _ in COSTS) + " |",

@@ -43,8 +43,9 @@ def _module(spec: RunSpec) -> Any:
     class ReversalModule(DemoModule):
         def make_optimizer(self) -> torch.optim.Optimizer:
             kwargs = {"lr": spec.lr, "betas": (0.9, spec.beta2), "eps": 1e-8, "weight_decay": 0.01}
-            if spec.optimizer == "radam":
-                return RAdam(self.parameters(), decoupled_weight_decay=True, **kwargs)
+            if spec.optimizer in ("radam", "radam_measured"):
+                rectify = "measured" if spec.optimizer == "radam_measured" else "theory"
+                return RAdam(self.parameters(), decoupled_weight_decay=True, rectify=rectify, **kwargs)
             if spec.optimizer == "torch_radam":
                 return torch.optim.RAdam(self.parameters(), decoupled_weight_decay=True, **kwargs)
             return torch.optim.AdamW(self.parameters(), **kwargs)

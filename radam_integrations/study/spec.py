@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 __all__ = ["OPTIMIZERS", "SCHEDULES", "RunSpec", "collapsed", "diverged", "run_record"]
 
-OPTIMIZERS = ("radam", "adamw", "torch_radam")
+OPTIMIZERS = ("radam", "adamw", "torch_radam", "radam_measured")
 SCHEDULES = ("linear", "auto")
 
 
@@ -34,7 +34,8 @@ class RunSpec:
             ``"digits/<timm model>"``, ``"reversal/postln"``.
         optimizer: ``"radam"`` (radam_integrations.RAdam through the framework's own route),
             ``"adamw"`` (the framework's AdamW) or ``"torch_radam"`` (``torch.optim.RAdam``: the
-            same numbers as ours, for the optimizer step's cost).
+            same numbers as ours, for the optimizer step's cost) or ``"radam_measured"`` (ours with
+            ``rectify="measured"``, issue 13).
         warmup_steps: linear warmup from 0 over this many optimizer steps, through the
             framework's own scheduler; constant learning rate afterwards. 0: none.
         schedule: ``"linear"`` (the warmup above) or ``"auto"``: ``radam_integrations.AutoWarmup``,
@@ -50,7 +51,7 @@ class RunSpec:
     """
 
     task: str
-    optimizer: Literal["radam", "adamw", "torch_radam"]
+    optimizer: Literal["radam", "adamw", "torch_radam", "radam_measured"]
     warmup_steps: int
     lr: float
     beta2: float

@@ -1,0 +1,75 @@
+"""The worker of test_autowarmup's two-process test, one per rank.
+
+    ACCELERATE_USE_CPU=1 accelerate launch --multi_gpu --num_processes 2 \
+        tests/scripts/autowarmup_accelerate_worker.py OUT_DIR
+
+AutoWarmup prepared by Accelerate (``AcceleratedScheduler``, which steps it once per process per
+optimizer step) under DDP, and on state that differs per rank (``sharded=True``, as with ZeRO or
+FSDP). Each rank writes ``autowarmup_rank<r>.json``: its learning rates and multipliers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import warnings
+from pathlib import Path
+
+import torch
+from accelerate import Accelerator
+
+from radam_integrations import AutoWarmup
+from tests.helpers import accelerate_loop as loop
+
+
+def main(out_dir: Path) -> None:
+    import torch.distributed as dist
+
+    rank = int(os.environ["RANK"])
+    accelerator = Accelerator()
+    result: dict = {
+        "rank": accelerator.process_index,
+        "world_size": accelerator.num_processes,
+        "backend": dist.get_backend() if dist.is_initialized() else None,
+    }
+
+    # DDP: each rank its half of the global batch.
+    model = loop.model()
+    raw = torch.optim.AdamW(model.parameters(), lr=1e-2, betas=loop.BETAS)
+    model, optimizer, scheduler = accelerator.prepare(model, raw, AutoWarmup(raw, every=2))
+    result["scheduler_class"] = type(scheduler).__name__
+    half = slice(16 * rank, 16 * (rank + 1))
+    lrs = []
+    for step in range(1, 21):
+        x, y = loop.batch(step)
+        accelerator.backward(((model(x[half]) - y[half]) ** 2).mean())
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad()
+        lrs.append(raw.param_groups[0]["lr"])
+    result["ddp_lrs"] = lrs
+
+    # Sharded: each rank holds a different tensor; the measurement sums over ranks.
+    torch.manual_seed(100 + rank)
+    param = torch.nn.Parameter(torch.randn(600))
+    opt = torch.optim.Adam([param], lr=1e-2, betas=loop.BETAS)
+    sched = AutoWarmup(opt, every=2, sharded=True, sample_size=256)
+    multipliers = []
+    for step in range(1, 21):
+        gen = torch.Generator().manual_seed(10_000 * rank + step)
+        param.grad = (1.0 + rank) * torch.randn(param.shape, generator=gen)
+        opt.step()
+        sched.step()
+        multipliers.append(sched.multipliers()[0])
+    result["sharded_multipliers"] = multipliers
+    result["sharded_c2"] = sched.rectifier.c2(0)
+
+    (out_dir / f"autowarmup_rank{rank}.json").write_text(json.dumps(result))
+    accelerator.wait_for_everyone()
+    accelerator.end_training()
+
+
+if __name__ == "__main__":
+    warnings.simplefilter("ignore", UserWarning)
+    main(Path(sys.argv[1]))
