@@ -105,12 +105,16 @@ def _runs(losses: dict[str, list[float]], suggested: int) -> list[dict[str, Any]
     return runs
 
 
+#: A probe whose detector settled at step 60 and suggested 120 steps.
+SETTLED_AT_60 = {"detector": {"settled_step": 60, "suggested_warmup_steps": 120, "relapses": 0}}
+
+
 def test_summary_when_warmup_matters_and_the_suggestion_is_close() -> None:
     losses = {
         "radam": [0.40, 0.41, 0.42], "adamw": [3.3, 0.9, 3.4], "adamw-w25": [0.60, 0.61, 0.62],
         "adamw-w100": [0.40, 0.42, 0.44], "adamw-w200": [0.42, 0.43, 0.44], "suggested": [0.42, 0.43, 0.44],
     }  # fmt: skip
-    probe = {"detector": {"settled_step": 60, "suggested_warmup_steps": 120, "relapses": 0}}
+    probe = SETTLED_AT_60
     summary = summarize_task(asdict(TASK), _runs(losses, 120), probe, {"steps": 120, "source": "detector"})
     assert summary["warmup_matters"] and summary["radam_removes_the_need"]
     assert summary["best_grid_arm"] == "adamw-w100"
@@ -133,7 +137,7 @@ def test_summary_places_autowarmup_against_the_grid_radam_and_the_untuned_warmup
         "radam": [0.40, 0.41, 0.42], "adamw": [3.3, 0.9, 3.4], "adamw-w100": [0.40, 0.42, 0.44],
         "adamw-w200": [0.42, 0.43, 0.44], "suggested": [0.42, 0.43, 0.44], "adamw-auto": [0.50, 0.52, 0.51],
     }  # fmt: skip
-    probe = {"detector": {"settled_step": 60, "suggested_warmup_steps": 120, "relapses": 0}}
+    probe = SETTLED_AT_60
     runs = _runs({k: v for k, v in losses.items() if k != "adamw-auto"}, 120)
     for seed, x in enumerate(losses["adamw-auto"]):
         auto_spec = TASK.spec("adamw", 0, seed, schedule="auto").to_dict()
@@ -224,7 +228,7 @@ def _results(tmp_path: Path) -> Path:
         "suggested": [0.41, 0.42],
     }
     plan = StudyPlan(tasks=(TASK,), seeds=(0, 1), grid=(0, 100))
-    probe = {"detector": {"settled_step": 60, "suggested_warmup_steps": 120, "relapses": 0}}
+    probe = SETTLED_AT_60
     results = {
         "plan": plan.to_dict(), "environment": {}, "probes": {TASK.label: probe},
         "suggested": {TASK.label: {"steps": 120, "source": "detector"}}, "runs": _runs(losses, 120),

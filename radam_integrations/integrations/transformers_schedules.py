@@ -23,10 +23,6 @@ from typing import Any
 __all__ = ["SCHEDULERS", "install"]
 
 
-def _constant(step: int, total: int) -> float:
-    return 1.0
-
-
 def _linear(step: int, total: int) -> float:
     return max(0.0, (total - step) / max(1, total))
 
@@ -35,9 +31,9 @@ def _cosine(step: int, total: int) -> float:
     return 0.5 * (1.0 + math.cos(math.pi * min(step, total) / max(1, total)))
 
 
-#: name -> (``SchedulerType`` member name, decay over the run as ``decay(step, total)``).
-SCHEDULERS: dict[str, tuple[str, Callable[[int, int], float]]] = {
-    "auto_warmup": ("AUTO_WARMUP", _constant),
+#: name -> (``SchedulerType`` member name, decay over the run as ``decay(step, total)``; ``None``: constant).
+SCHEDULERS: dict[str, tuple[str, Callable[[int, int], float] | None]] = {
+    "auto_warmup": ("AUTO_WARMUP", None),
     "auto_warmup_linear": ("AUTO_WARMUP_LINEAR", _linear),
     "auto_warmup_cosine": ("AUTO_WARMUP_COSINE", _cosine),
 }
@@ -57,7 +53,7 @@ def _factory(name: str) -> Callable[..., Any]:
                 f"warmup_ratio at 0 (got {num_warmup_steps} warmup steps)"
             )
         decay = None
-        if decay_of is not _constant:
+        if decay_of is not None:
             if not num_training_steps:
                 raise ValueError(f"lr_scheduler_type={name!r} needs the number of training steps (max_steps)")
             total = int(num_training_steps)

@@ -110,6 +110,16 @@ def summarize_task(
         return close_to(arm, none) and arm["diverged"] <= none["diverged"]
 
     ranked = sorted(grid.values(), key=lambda s: s["mean"])
+
+    def placement(arm: dict[str, Any]) -> dict[str, Any]:
+        """An arm against the grid: the bar, its rank among the grid arms, its gap to the best."""
+        return {
+            "passes": passes_bar(arm),
+            "rank": 1 + sum(s["mean"] < arm["mean"] for s in ranked),
+            "gap": (arm["mean"] - best["mean"]) / best["mean"] if math.isfinite(best["mean"]) else math.nan,
+        }
+
+    suggestion = placement(sugg)
     detector = probe.get("detector") or {}
     settled = detector.get("settled_step")
     flags = []
@@ -132,44 +142,35 @@ def summarize_task(
         "radam_removes_the_need": radam["diverged"] == 0 and close_to(radam, best),
         "settled_step": settled,
         "suggested": suggested,
-        "suggestion_rank": 1 + sum(s["mean"] < sugg["mean"] for s in ranked),
+        "suggestion_rank": suggestion["rank"],
         "grid_size": len(ranked),
-        "suggestion_gap": (sugg["mean"] - best["mean"]) / best["mean"]
-        if math.isfinite(best["mean"])
-        else math.nan,
-        "suggestion_passes": passes_bar(sugg),
+        "suggestion_gap": suggestion["gap"],
+        "suggestion_passes": suggestion["passes"],
         "passing_warmups": sorted(s["warmup"] for s in grid.values() if passes_bar(s)),
         "grid_warmups": sorted(s["warmup"] for s in grid.values()),
         "untuned_passes": untuned_label is not None
         and close_to(arms[untuned_label], best if warmup_matters else none),
-        "auto": _auto_summary(arms, ranked, best, passes_bar, untuned_label),
-        "measured": _auto_summary(arms, ranked, best, passes_bar, untuned_label, label=MEASURED_ARM),
+        "auto": _measured_arm(arms, AUTO_ARM, placement, untuned_label),
+        "measured": _measured_arm(arms, MEASURED_ARM, placement, untuned_label),
         "flags": flags,
     }
 
 
-def _auto_summary(
-    arms: dict[str, dict[str, Any]],
-    ranked: list[dict[str, Any]],
-    best: dict[str, Any],
-    passes_bar: Any,
-    untuned_label: str | None,
-    label: str = "adamw-auto",
+def _measured_arm(
+    arms: dict[str, dict[str, Any]], label: str, placement: Any, untuned_label: str | None
 ) -> dict[str, Any] | None:
     """Where an issue-13 arm (AutoWarmup, or RAdam's measured rectification) landed; ``None`` without it."""
-    auto = arms.get(label)
-    if auto is None:
+    arm = arms.get(label)
+    if arm is None:
         return None
-    radam, untuned = arms["radam"], arms.get(untuned_label) if untuned_label else None
+    untuned = arms.get(untuned_label) if untuned_label else None
 
     def at_least_as_good(other: dict[str, Any] | None) -> bool | None:
-        return None if other is None else auto["mean"] <= other["mean"] or close_to(auto, other)
+        return None if other is None else arm["mean"] <= other["mean"] or close_to(arm, other)
 
     return {
-        "passes": passes_bar(auto),
-        "rank": 1 + sum(s["mean"] < auto["mean"] for s in ranked),
-        "gap": (auto["mean"] - best["mean"]) / best["mean"] if math.isfinite(best["mean"]) else math.nan,
-        "as_good_as_radam": at_least_as_good(radam),
+        **placement(arm),
+        "as_good_as_radam": at_least_as_good(arms["radam"]),
         "as_good_as_untuned": at_least_as_good(untuned),
     }
 
@@ -255,18 +256,12 @@ def verdict(summary: dict[str, Any]) -> str:
     )
     bar = "passes the bar" if summary["suggestion_passes"] else "misses the bar"
     sentence = f"{summary['task']}: the model {need}; {radam}; {where}: it {bar}."
-    auto = summary.get("auto")
-    if auto:
-        sentence += (
-            f" AutoWarmup {_place(auto['rank'], summary['grid_size'])} ({100 * auto['gap']:+.1f}%): it "
-            f"{'passes' if auto['passes'] else 'misses'} the bar, and is "
-            f"{'at least as good as' if auto['as_good_as_radam'] else 'worse than'} RAdam."
-        )
-    measured = summary.get("measured")
-    if measured:
-        sentence += (
-            f" RAdam with the measured rectification {_place(measured['rank'], summary['grid_size'])} "
-            f"({100 * measured['gap']:+.1f}%): it {'passes' if measured['passes'] else 'misses'} the bar, "
-            f"and is {'at least as good as' if measured['as_good_as_radam'] else 'worse than'} RAdam."
-        )
+    for key, name in (("auto", "AutoWarmup"), ("measured", "RAdam with the measured rectification")):
+        arm = summary.get(key)
+        if arm:
+            sentence += (
+                f" {name} {_place(arm['rank'], summary['grid_size'])} ({100 * arm['gap']:+.1f}%): it "
+                f"{'passes' if arm['passes'] else 'misses'} the bar, and is "
+                f"{'at least as good as' if arm['as_good_as_radam'] else 'worse than'} RAdam."
+            )
     return sentence

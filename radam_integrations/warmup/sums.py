@@ -71,11 +71,8 @@ def group_sums(
     t = torch.tensor(steps, dtype=torch.float64, device=device).repeat_interleave(counts)
     weights = [sample.weight for _, _, sample in entries]
     w = torch.tensor(weights, dtype=torch.float64, device=device).repeat_interleave(counts)
-    nan = math.nan
-    prev = _cat64(
-        [x if x is not None else torch.full((n,), nan, device=device) for x, n in zip(prevs, sizes)],
-        device,
-    )
+    filled = [torch.full((n,), math.nan, device=device) if x is None else x for x, n in zip(prevs, sizes)]
+    prev = _cat64(filled, device)
 
     finite = torch.isfinite(v) & torch.isfinite(m) & torch.isfinite(p)
     zero_v = finite & (v == 0)
@@ -119,7 +116,7 @@ def group_sums(
 
 
 def _cat64(parts: list[Tensor], device: torch.device) -> Tensor:
-    """``parts`` concatenated on ``device`` as float64 (grouped by dtype when they differ)."""
+    """``parts`` concatenated on ``device`` as float64 (each converted first if their dtypes differ)."""
     dtypes = {x.dtype for x in parts}
     if len(dtypes) > 1:  # mixed precision state: convert each part, still exact
         parts = [x.to(torch.float64) for x in parts]
