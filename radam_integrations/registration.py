@@ -3,7 +3,8 @@
 * transformers: ``TrainingArguments(optim="radam"/"radamw")``, ``--optim radam`` through
   ``HfArgumentParser`` (see :mod:`radam_integrations.integrations.transformers`);
 * timm: ``create_optimizer_v2(opt="radam"/"radamw")`` and ``train.py --opt radam``
-  (see :mod:`radam_integrations.integrations.timm`).
+  (see :mod:`radam_integrations.integrations.timm`); ``create_scheduler_v2(sched="auto_warmup_cosine")``
+  and ``train.py --sched auto_warmup_cosine`` (see :mod:`radam_integrations.integrations.timm_schedules`).
 
 Lightning and Accelerate take optimizer objects or class paths and need no registration.
 
@@ -41,6 +42,10 @@ def _timm(module: ModuleType) -> None:
     importlib.import_module("radam_integrations.integrations.timm").register()
 
 
+def _timm_schedulers(module: ModuleType) -> None:
+    importlib.import_module("radam_integrations.integrations.timm_schedules").install()
+
+
 #: framework -> the modules whose import triggers each registration step, in order. Names come
 #: first for transformers: ``OptimizerNames`` must know "radam" before any ``TrainingArguments``
 #: is built, and ``transformers.training_args`` can be imported without the Trainer.
@@ -49,7 +54,7 @@ FRAMEWORKS: dict[str, tuple[tuple[str, Callable[[ModuleType], None]], ...]] = {
         (transformers_compat.TRAINING_ARGS_MODULE, _transformers_names),
         (transformers_compat.TRAINER_MODULE, _transformers_trainer),
     ),
-    "timm": ((timm_compat.REGISTRY_MODULE, _timm),),
+    "timm": ((timm_compat.REGISTRY_MODULE, _timm), (timm_compat.SCHEDULER_FACTORY_MODULE, _timm_schedulers)),
 }
 
 

@@ -48,7 +48,9 @@ USAGE = (
 HELP = f"""{USAGE}
 
 Run SCRIPT as `python SCRIPT ARGS...` would, with RAdam registered in every installed framework
-(transformers: --optim radam/radamw; timm: --opt radam/radamw), each when the script imports it.
+(transformers: --optim radam/radamw; timm: --opt radam/radamw), each when the script imports it,
+and AutoWarmup's scheduler names (transformers: --lr_scheduler_type auto_warmup[_linear|_cosine];
+timm: --sched auto_warmup[_<timm schedule>]).
 
 options (before SCRIPT; everything after SCRIPT is passed to it):
   --detect            attach the warmup detector to every Adam-family optimizer the script trains
@@ -121,7 +123,10 @@ def run_script(
     from .registration import installed_frameworks, register_all
 
     if os.environ.get("RANK", "0") == "0" and os.environ.get(QUIET_ENV) != "1":
-        names = {"transformers": "--optim radam/radamw", "timm": "--opt radam/radamw"}
+        names = {
+            "transformers": "--optim radam/radamw, --lr_scheduler_type auto_warmup*",
+            "timm": "--opt radam/radamw, --sched auto_warmup*",
+        }
         found = [f"{name} ({names[name]})" for name in installed_frameworks()]
         print(
             "radam-integrations: RAdam registered with "

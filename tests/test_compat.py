@@ -449,6 +449,25 @@ def test_timm_registry_and_lookahead() -> None:
     assert unwrap_optimizer(lookahead)[0] is base
 
 
+def test_timm_scheduler_factory_is_where_we_wrap_it() -> None:
+    pytest.importorskip("timm")
+    import timm.scheduler
+
+    from radam_integrations._compat import timm as timm_compat
+    from radam_integrations.integrations import timm_schedules
+
+    timm_schedules.install()  # through wrap_scheduler_factory
+    factory = importlib.import_module(timm_compat.SCHEDULER_FACTORY_MODULE)
+    wrapper = factory.create_scheduler_v2
+    original = getattr(wrapper, timm_compat.MARK)
+    assert original.__module__ == timm_compat.SCHEDULER_FACTORY_MODULE  # timm's function, defined there
+    assert timm.scheduler.create_scheduler_v2 is wrapper  # the package's re-export follows
+    # create_scheduler (v1) reaches it through the module's globals; "none" builds no scheduler
+    assert factory.create_scheduler.__globals__ is vars(factory)
+    optimizer = torch.optim.AdamW(torch.nn.Linear(2, 2).parameters())
+    assert original(optimizer, sched="none", num_epochs=3, warmup_epochs=0)[0] is None
+
+
 # ---------------------------------------------------------------------- the wrapper table
 def test_wrapper_table_is_what_the_detector_follows() -> None:
     assert WRAPPER_ATTRIBUTES == ("optimizer", "_optimizer", "base_optimizer", "_base_optimizer")

@@ -59,8 +59,14 @@ def register() -> None:
     """Register ``radam``, ``radamw``, ``torchradam`` and ``torchradamw`` in timm's optimizer registry.
 
     Idempotent. Replaces timm's ``radam``/``radamw`` rows (which point at torch.optim.RAdam).
+    Also gives ``create_scheduler_v2`` the AutoWarmup names (``sched="auto_warmup_cosine"``,
+    :mod:`.timm_schedules`).
     """
     import torch
+
+    from . import timm_schedules
+
+    timm_schedules.install()
 
     registry = _compat.optimizer_registry()
     optim_info = _compat.optim_info_class()

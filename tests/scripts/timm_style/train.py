@@ -14,6 +14,7 @@ import torch
 import torch.distributed as dist
 from helpers import make_model
 from timm.optim import create_optimizer_v2
+from timm.scheduler import create_scheduler_v2
 
 
 def main() -> int:
@@ -22,6 +23,8 @@ def main() -> int:
     parser.add_argument("--lr", type=float, default=1e-2)
     parser.add_argument("--weight-decay", type=float, default=0.05)
     parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--sched", default="none")
+    parser.add_argument("--warmup-epochs", type=int, default=0)
     parser.add_argument("--result", default="")
     parser.add_argument("--exit-code", type=int, default=0)
     args = parser.parse_args()
@@ -33,12 +36,25 @@ def main() -> int:
     if distributed:
         model = torch.nn.parallel.DistributedDataParallel(model)
     optimizer = create_optimizer_v2(model, opt=args.opt, lr=args.lr, weight_decay=args.weight_decay)
+    # One epoch of --steps updates, the schedule stepped per update (train.py --sched-on-updates).
+    lr_scheduler, _ = create_scheduler_v2(
+        optimizer,
+        sched=args.sched,
+        num_epochs=1,
+        warmup_epochs=args.warmup_epochs,
+        step_on_epochs=False,
+        updates_per_epoch=args.steps,
+    )
+    lrs = []
     data = torch.Generator().manual_seed(rank)
-    for _ in range(args.steps):
+    for update in range(1, args.steps + 1):
         optimizer.zero_grad()
         x = torch.randn(32, 16, generator=data)
         torch.nn.functional.cross_entropy(model(x), x[:, :4].argmax(1)).backward()
         optimizer.step()
+        if lr_scheduler is not None:
+            lr_scheduler.step_update(num_updates=update)
+        lrs.append(optimizer.param_groups[0]["lr"])
     backend = dist.get_backend() if distributed else None
     if distributed:
         dist.destroy_process_group()
@@ -47,6 +63,8 @@ def main() -> int:
             json.dump(
                 {
                     "class": f"{type(optimizer).__module__}.{type(optimizer).__qualname__}",
+                    "scheduler": type(lr_scheduler).__name__,
+                    "lrs": lrs,
                     "world_size": world,
                     "backend": backend,
                     "argv0": sys.argv[0],
