@@ -31,6 +31,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
 from .warmup.config import DetectorConfig
@@ -45,7 +46,9 @@ class AutoWarmup(LRScheduler):
     Args:
         optimizer: the optimizer whose learning rates are scheduled: ``torch.optim.Adam``,
             ``AdamW``, ``NAdam``, ``RAdam``, timm's Adam family, ``radam_integrations.RAdam``
-            (any optimizer whose state has ``step``, ``exp_avg`` and ``exp_avg_sq``).
+            (any optimizer whose state has ``step``, ``exp_avg`` and ``exp_avg_sq``), or a
+            wrapper of one, such as the ZeRO optimizer ``deepspeed.initialize`` returns (then
+            the ZeRO state is read as sharded, with its padding counted out).
         decay: multiplier of the learning rate by scheduler step (``LambdaLR``'s ``lr_lambda``),
             for the schedule after the warmup; ``None``: constant.
         config: the measurement's options (``DetectorConfig`` or a dict): ``tol`` (tolerated
@@ -80,7 +83,10 @@ class AutoWarmup(LRScheduler):
             optimizer, config, process_group=process_group, sharded=sharded, **options
         )
         self.decay = decay
-        super().__init__(optimizer, last_epoch)
+        # torch's LRScheduler takes only torch optimizers; a wrapper that is none (DeepSpeed's ZeRO
+        # optimizers) shares the param_groups of the one it wraps, which the measurement found.
+        scheduled = optimizer if isinstance(optimizer, Optimizer) else self.rectifier.optimizer
+        super().__init__(scheduled, last_epoch)
 
     def step(self, epoch: int | None = None) -> None:
         """Measure (when an evaluation is due), then set the learning rates of the next step."""

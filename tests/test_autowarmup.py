@@ -186,6 +186,31 @@ def test_non_adam_optimizers_are_a_clear_error() -> None:
         AutoWarmup(torch.optim.SGD(_model().parameters(), lr=0.1))
 
 
+def test_state_outside_the_param_groups_is_refused_not_ignored() -> None:
+    """DeepSpeed ZeRO-3 empties its basic optimizer's param_groups between steps: a scheduler on
+    that optimizer would never see state and keep the prior multiplier; it refuses instead."""
+    param = torch.nn.Parameter(torch.randn(32))
+    opt = torch.optim.AdamW([param], lr=1e-2)
+    sched = AutoWarmup(opt)
+    param.grad = torch.randn(32)
+    opt.step()
+    opt.param_groups[0]["params"] = []  # what ZeRO-3 leaves between steps
+    with pytest.raises(RuntimeError, match=r"ZeRO-3 keeps them outside.*AutoWarmup\(engine.optimizer\)"):
+        sched.step()
+
+
+def test_ranks_are_compared_only_when_they_could_differ() -> None:
+    from radam_integrations.warmup.reduce import ranks_hold_different_state
+
+    param = torch.nn.Parameter(torch.randn(16))
+    opt = torch.optim.Adam([param])
+    assert ranks_hold_different_state(opt) is None  # no state yet
+    param.grad = torch.randn(16)
+    opt.step()
+    assert ranks_hold_different_state(opt) is False  # one process: nothing to differ from
+    assert not AutoWarmup(opt).rectifier._compare_ranks  # and no comparison is planned
+
+
 def test_its_measurement_outranks_no_logging_detector() -> None:
     opt = torch.optim.Adam(_model().parameters())
     sched = AutoWarmup(opt)
@@ -308,7 +333,7 @@ def test_measured_radam_resumes_exactly_from_its_state_dict() -> None:
 @pytest.mark.distributed
 def test_two_processes_under_accelerate_compute_the_same_warmup(tmp_path, subprocess_env) -> None:
     """DDP through AcceleratedScheduler (stepped once per process) equals one process on the whole
-    batch; with per-rank state (sharded=True) both ranks get the same multiplier."""
+    batch; with per-rank state both ranks get the same multiplier, declared (sharded=True) or not."""
     from pathlib import Path
 
     from tests.helpers import accelerate_loop as loop
@@ -335,6 +360,10 @@ def test_two_processes_under_accelerate_compute_the_same_warmup(tmp_path, subpro
     assert ranks[0]["ddp_lrs"] == pytest.approx(single, rel=1e-4)
     assert ranks[0]["sharded_multipliers"] == ranks[1]["sharded_multipliers"]
     assert ranks[0]["sharded_c2"] == ranks[1]["sharded_c2"] != PRIOR_C2
+    for result in ranks:
+        assert result["ddp_sharded"] is False  # the ranks were compared: replicated, nothing summed
+        assert result["undeclared_found_sharded"] is True
+        assert result["undeclared_multipliers"] == ranks[0]["sharded_multipliers"]
 
 
 def test_a_deep_copied_or_pickled_measured_radam_keeps_its_measurement() -> None:

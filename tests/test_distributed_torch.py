@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 from packaging.version import Version
+
+from tests.helpers.launch import torchrun_two_processes
 
 pytestmark = [pytest.mark.distributed, pytest.mark.slow]
 
@@ -24,13 +23,8 @@ FSDP2_ON_CPU = pytest.mark.skipif(
 
 
 def torchrun(repo_root: Path, script: str, args: list[str], env: dict[str, str], timeout: int = 600) -> None:
-    launcher = shutil.which("torchrun", path=str(Path(sys.executable).parent)) or "torchrun"
-    proc = subprocess.run(
-        [launcher, "--standalone", "--nproc_per_node", "2", "-m", f"tests.scripts.distributed.{script}",
-         *args],
-        cwd=repo_root, env=env, capture_output=True, text=True, timeout=timeout,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-8000:]
+    module = f"tests.scripts.distributed.{script}"
+    torchrun_two_processes(module, *args, env=env, cwd=repo_root, timeout=timeout)
 
 
 def _close(a: float, b: float, rel: float) -> bool:
@@ -77,6 +71,11 @@ def test_fsdp2_matches_unsharded_on_every_path(repo_root, tmp_path, subprocess_e
                 assert got["weight"] == want["weight"] == 7 * 5 + 7 + 7 + 1
                 for key in ("sum_logpsi", "sum_logpsi_sq", "weight_drift", "sum_drift_sq", "sum_update_sq"):
                     assert got[key] == pytest.approx(want[key], rel=1e-9, abs=1e-12), (name, key)
+        # The measured multipliers (AutoWarmup, RAdam's rectify="measured") read the same sums.
+        for form, res in data["measured"].items():
+            assert res["param_max_rel_diff"] < 1e-6, form
+            assert res["reference"][0] < 0.5  # a warmup within the run
+            assert res["multipliers"] == pytest.approx(res["reference"], rel=1e-9), form
 
 
 def test_fsdp1_detector_excludes_shard_padding(repo_root, tmp_path, subprocess_env) -> None:

@@ -199,6 +199,10 @@ class WarmupDetector:
             self._sharded = state_is_sharded(self.optimizer, self._zero)
         return self._sharded
 
+    @sharded.setter
+    def sharded(self, value: bool) -> None:
+        self._sharded = bool(value)
+
     # ------------------------------------------------------------------ what to read
     def _group(self, index: int) -> _Group:
         while len(self._groups) <= index:

@@ -37,6 +37,7 @@ from .. import theory
 from . import claims
 from .config import DetectorConfig
 from .detector import WarmupDetector
+from .reduce import ranks_hold_different_state, world_size
 
 __all__ = ["PRIOR_C2", "MeasuredRectification"]
 
@@ -78,6 +79,11 @@ class MeasuredRectification:
                 optimizer, config, process_group=process_group, padding=padding, sharded=sharded
             )
         self.optimizer = self.detector.optimizer
+        # Every rank must compute the same multiplier. Shards that announce themselves (DTensor,
+        # FSDP1, the ZeRO wrapper) are reduced by the detector; per-rank state that does not (a
+        # ZeRO partition reached through DeepSpeed's basic optimizer) is found by comparing the
+        # ranks once, when state first exists. ``sharded=False`` skips the comparison.
+        self._compare_ranks = sharded is None and world_size(process_group) > 1
         groups = len(self.optimizer.param_groups)
         self._c2: list[float | None] = [None] * groups
         self._staleness: list[float] = [0.0] * groups
@@ -87,7 +93,14 @@ class MeasuredRectification:
         return self.detector.config
 
     def observe(self) -> bool:
-        """Read the optimizer's state if an evaluation is due; whether one happened."""
+        """Read the optimizer's state if an evaluation is due; whether one happened.
+
+        Call it on every rank at the same points (schedulers and optimizer steps are).
+        """
+        if self.detector.last_step == 0:
+            self._check_state_is_reachable()
+        if self._compare_ranks and not self._ranks_compared():
+            return False
         if self.detector.update() is None:
             return False
         for gi, values in enumerate(self.detector.last_group_metrics):
@@ -98,6 +111,27 @@ class MeasuredRectification:
             if math.isfinite(noise) and math.isfinite(ess):  # NaN until a drift exists
                 self._c2[gi] = 4.0 * ess * noise * noise  # noise = sqrt(c^2 / (4 ESS_t))
             self._staleness[gi] = staleness if math.isfinite(staleness) else 0.0
+        return True
+
+    def _check_state_is_reachable(self) -> None:
+        # DeepSpeed ZeRO-3 empties its basic optimizer's param_groups between steps: a scheduler
+        # given that optimizer would see no state ever and hold the prior multiplier for good.
+        if self.optimizer.state and self.detector._current_step() is None:
+            raise RuntimeError(
+                f"{type(self.optimizer).__name__} has state, but none for the tensors in its "
+                "param_groups (DeepSpeed ZeRO-3 keeps them outside): build the scheduler on the "
+                "ZeRO optimizer that deepspeed.initialize returns, e.g. AutoWarmup(engine.optimizer), "
+                "and call its step() after engine.step()"
+            )
+
+    def _ranks_compared(self) -> bool:
+        """Decide (once state exists on some rank) whether unannounced per-rank state is sharded."""
+        if not self.detector.sharded:
+            differs = ranks_hold_different_state(self.optimizer, self.detector.process_group)
+            if differs is None:
+                return False
+            self.detector.sharded = differs
+        self._compare_ranks = False
         return True
 
     def _grow(self, gi: int) -> None:

@@ -64,20 +64,62 @@ def all_reduce_sum(sums: Tensor, process_group: Any = None) -> Tensor:
     The tensor is moved to the backend's device when needed (gloo reduces CPU tensors,
     NCCL CUDA tensors) and back.
     """
+    return _all_reduce(sums, "SUM", process_group)
+
+
+def _all_reduce(values: Tensor, op: str, process_group: Any = None) -> Tensor:
     import torch.distributed as dist
 
     if not (dist.is_available() and dist.is_initialized()):
-        return sums
+        return values
     backend = dist.get_backend(process_group)
-    work = sums
-    if backend == "nccl" and sums.device.type != "cuda":
-        work = sums.to(torch.device("cuda", torch.cuda.current_device()))
-    elif backend == "gloo" and sums.device.type not in ("cpu",):
-        work = sums.cpu()
-    dist.all_reduce(work, op=dist.ReduceOp.SUM, group=process_group)
-    if work is not sums:
-        sums.copy_(work.to(sums.device))
-    return sums
+    work = values
+    if backend == "nccl" and values.device.type != "cuda":
+        work = values.to(torch.device("cuda", torch.cuda.current_device()))
+    elif backend == "gloo" and values.device.type not in ("cpu",):
+        work = values.cpu()
+    dist.all_reduce(work, op=getattr(dist.ReduceOp, op), group=process_group)
+    if work is not values:
+        values.copy_(work.to(values.device))
+    return values
+
+
+def ranks_hold_different_state(optimizer: torch.optim.Optimizer, process_group: Any = None) -> bool | None:
+    """Whether the ranks hold different Adam state: per-rank shards no wrapper announces.
+
+    DeepSpeed hands a scheduler its *basic* optimizer (``deepspeed.initialize(lr_scheduler=
+    callable)``, and the HF Trainer's and Accelerate's schedulers are built on the client
+    optimizer before ZeRO partitions it): each rank then holds a flat partition that nothing
+    marks as sharded. Compares, per parameter group, the number of elements with state and the
+    sum of ``exp_avg_sq`` (largest and smallest over the ranks, one ``all_reduce(MAX)``).
+    ``None`` while no rank has state. Every rank must call it at the same point.
+    """
+    stats: list[float] = []
+    for group in optimizer.param_groups:
+        numel, total = 0, 0.0
+        for p in group["params"]:
+            state = optimizer.state.get(p)
+            v = state.get("exp_avg_sq") if state else None
+            if isinstance(v, Tensor):
+                local = local_flat(v)
+                numel += local.numel()
+                total += float(local.double().sum())
+        stats += [float(numel), total]
+    local_stats = torch.tensor(stats, dtype=torch.float64)
+    has_state = torch.tensor([float(any(stats[0::2]))], dtype=torch.float64)
+    table = _all_reduce(torch.cat([has_state, local_stats, -local_stats]), "MAX", process_group)
+    if table[0].item() == 0:
+        return None
+    n = local_stats.numel()
+    return bool((table[1 : 1 + n] != -table[1 + n :]).any())
+
+
+def world_size(process_group: Any = None) -> int:
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_world_size(process_group)
+    return 1
 
 
 def world_rank(process_group: Any = None) -> int:

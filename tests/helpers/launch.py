@@ -1,4 +1,4 @@
-"""Launching a script in two CPU processes with ``accelerate launch`` (gloo), for the distributed tests."""
+"""Launching two CPU processes (gloo) for the distributed tests: ``torchrun`` or ``accelerate launch``."""
 
 from __future__ import annotations
 
@@ -24,4 +24,17 @@ def accelerate_two_processes(
     ]  # fmt: skip
     out = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-5000:]
+    return out
+
+
+def torchrun_two_processes(
+    module: str, *args: str, env: dict[str, str], cwd: Path, timeout: int = 900
+) -> subprocess.CompletedProcess[str]:
+    """``torchrun --standalone --nproc_per_node 2 -m module args`` (through ``sys.executable``, so
+    any venv's interpreter works); fails the test with the output's tail when it does not exit 0."""
+    launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
+    out = subprocess.run(
+        [*launcher, "-m", module, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )
+    assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-8000:]
     return out

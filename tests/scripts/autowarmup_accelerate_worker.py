@@ -4,8 +4,9 @@
         tests/scripts/autowarmup_accelerate_worker.py OUT_DIR
 
 AutoWarmup prepared by Accelerate (``AcceleratedScheduler``, which steps it once per process per
-optimizer step) under DDP, and on state that differs per rank (``sharded=True``, as with ZeRO or
-FSDP). Each rank writes ``autowarmup_rank<r>.json``: its learning rates and multipliers.
+optimizer step) under DDP, and on state that differs per rank, as with ZeRO or FSDP: declared
+(``sharded=True``) and undeclared (found by comparing the ranks). Each rank writes
+``autowarmup_rank<r>.json``: its learning rates and multipliers.
 """
 
 from __future__ import annotations
@@ -49,21 +50,24 @@ def main(out_dir: Path) -> None:
         optimizer.zero_grad()
         lrs.append(raw.param_groups[0]["lr"])
     result["ddp_lrs"] = lrs
+    result["ddp_sharded"] = scheduler.scheduler.rectifier.detector.sharded  # replicated state
 
     # Sharded: each rank holds a different tensor; the measurement sums over ranks.
-    torch.manual_seed(100 + rank)
-    param = torch.nn.Parameter(torch.randn(600))
-    opt = torch.optim.Adam([param], lr=1e-2, betas=loop.BETAS)
-    sched = AutoWarmup(opt, every=2, sharded=True, sample_size=256)
-    multipliers = []
-    for step in range(1, 21):
-        gen = torch.Generator().manual_seed(10_000 * rank + step)
-        param.grad = (1.0 + rank) * torch.randn(param.shape, generator=gen)
-        opt.step()
-        sched.step()
-        multipliers.append(sched.multipliers()[0])
-    result["sharded_multipliers"] = multipliers
-    result["sharded_c2"] = sched.rectifier.c2(0)
+    for name, declared in (("sharded", {"sharded": True}), ("undeclared", {})):
+        torch.manual_seed(100 + rank)
+        param = torch.nn.Parameter(torch.randn(600))
+        opt = torch.optim.Adam([param], lr=1e-2, betas=loop.BETAS)
+        sched = AutoWarmup(opt, every=2, sample_size=256, **declared)
+        multipliers = []
+        for step in range(1, 21):
+            gen = torch.Generator().manual_seed(10_000 * rank + step)
+            param.grad = (1.0 + rank) * torch.randn(param.shape, generator=gen)
+            opt.step()
+            sched.step()
+            multipliers.append(sched.multipliers()[0])
+        result[f"{name}_multipliers"] = multipliers
+        result[f"{name}_c2"] = sched.rectifier.c2(0)
+        result[f"{name}_found_sharded"] = sched.rectifier.detector.sharded
 
     (out_dir / f"autowarmup_rank{rank}.json").write_text(json.dumps(result))
     accelerator.wait_for_everyone()

@@ -1,5 +1,6 @@
 """FSDP2 (fully_shard), 2 ranks: RAdam on DTensor shards matches an unsharded run; the detector's
-global statistics from the shards equal the unsharded run's."""
+global statistics from the shards equal the unsharded run's, and so do the measured multipliers
+(AutoWarmup with AdamW, and RAdam's ``rectify="measured"``)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import torch
 import torch.distributed as dist
 from torch.distributed.fsdp import fully_shard
 
-from radam_integrations import RAdam, WarmupDetector
+from radam_integrations import AutoWarmup, RAdam, WarmupDetector
 from tests.scripts.distributed.common import env_summary, init_gloo, write_json
 
 PATHS = {"fused": {"fused": True}, "foreach": {"foreach": True}, "single": {"foreach": False}, "auto": {}}
@@ -74,9 +75,51 @@ def main(out_dir: str) -> None:
             "settled": [detector.settled_step, ref_detector.settled_step],
             "evaluations": [detector.evaluations, ref_detector.evaluations],
         }
+    result["measured"] = measured_runs(data, rank)
     write_json(out_dir, f"fsdp2_rank{rank}.json", result)
     dist.barrier()
     dist.destroy_process_group()
+
+
+def measured_runs(data, rank):
+    """Per form, the multipliers (or the parameters' gap) of the sharded and the unsharded run."""
+    out = {}
+    for form in ("autowarmup", "radam_measured"):
+        runs = []
+        for shard in (True, False):
+            model = build()
+            if shard:
+                for layer in (model[0], model[2]):
+                    fully_shard(layer)
+                fully_shard(model)
+            options = {"every": 5, "sample_size": None}
+            if form == "autowarmup":
+                opt = torch.optim.AdamW(model.parameters(), lr=1e-2)
+                sched = AutoWarmup(opt, **options)
+                read = sched.multipliers
+            else:
+                opt = RAdam(model.parameters(), lr=1e-2, rectify="measured", rectify_options=options)
+                sched, read = None, lambda opt=opt: [opt.measured_rectification.multiplier(0)]
+            multipliers = []
+            for step in range(20):
+                x, y = data[step % len(data)]
+                if shard:
+                    x, y = x[rank * 4 : (rank + 1) * 4], y[rank * 4 : (rank + 1) * 4]
+                opt.zero_grad()
+                torch.nn.functional.mse_loss(model(x), y).backward()
+                opt.step()
+                if sched is not None:
+                    sched.step()
+                multipliers.append(read()[0])
+            params = [p.full_tensor() if shard else p.detach() for p in model.parameters()]
+            runs.append((multipliers, torch.cat([p.reshape(-1) for p in params])))
+        (mult, params), (ref_mult, ref_params) = runs
+        out[form] = {
+            "multipliers": mult,
+            "reference": ref_mult,
+            "param_max_rel_diff": ((params - ref_params).abs().max() / ref_params.abs().max()).item(),
+        }
+    return out
 
 
 if __name__ == "__main__":
