@@ -11,9 +11,8 @@ import pytest
 
 from radam_integrations.demo.ablation import ARMS, DemoSettings, steps_to_target
 
-pytestmark = pytest.mark.slow
 
-
+@pytest.mark.slow
 def test_quick_demo_end_to_end(tmp_path, subprocess_env) -> None:
     out = tmp_path / "demo"
     cli = [sys.executable, "-m", "radam_integrations.cli"]
@@ -50,3 +49,36 @@ def test_steps_to_target() -> None:
     losses = [3.0] * 20 + [0.01] * 30
     assert steps_to_target(losses, 0.1) is not None and 20 < steps_to_target(losses, 0.1) <= 50
     assert steps_to_target([3.0] * 50, 0.1) is None
+
+
+def _run(arm: str, seed: int, losses: list) -> dict:
+    val = [{"step": 10, "val_accuracy": 0.5, "val_loss": 1.0}]
+    return {"arm": arm, "seed": seed, "warmup": 0, "train_loss": losses, "val": val, "detector": [],
+            "settled_step": None, "suggested_warmup_steps": None}  # fmt: skip
+
+
+@pytest.mark.parametrize("stored", [math.nan, None], ids=["in-memory", "strict-json-null"])
+def test_a_diverged_seed_is_counted_not_a_crash(tmp_path, stored) -> None:
+    """A diverged run's loss is NaN in memory and null in strict JSON; neither crashes the summary."""
+    from radam_integrations.demo.figure import plot_results
+    from radam_integrations.demo.summary import summarize
+    from radam_integrations.demo.tables import markdown_table, terminal_table
+
+    pytest.importorskip("matplotlib")
+    settings = DemoSettings.quick()
+    results = {
+        "settings": settings.to_dict(),
+        "arms": [{"key": "radam", "label": "RAdam", "optimizer": "radam"},
+                 {"key": "adam", "label": "Adam", "optimizer": "adam"}],
+        "runs": [_run("radam", 0, [2.0] * 20), _run("radam", 1, [1.0] * 19 + [stored]),
+                 _run("radam", 2, [3.0] * 20), _run("adam", 0, [2.0] * 10 + [stored] * 10),
+                 _run("adam", 1, [stored] * 20)],
+    }  # fmt: skip
+    radam, adam = summarize(results)
+    assert radam["diverged"] == 1 and radam["final_loss_mean"] == pytest.approx(2.5)
+    assert radam["final_loss_std"] == pytest.approx(0.5)
+    assert adam["diverged"] == 2 and math.isnan(adam["final_loss_mean"])
+    table = markdown_table([radam, adam], settings)
+    assert "2.500 ± 0.500 (1/3 diverged)" in table and "diverged (2/2)" in table
+    assert "diverged (2/2)" in terminal_table([radam, adam], settings)
+    assert plot_results(results, tmp_path / "demo.png") and (tmp_path / "demo.png").stat().st_size > 10_000

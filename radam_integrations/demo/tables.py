@@ -14,6 +14,15 @@ def _join(values: list[Any], missing: str, sep: str) -> str:
     return sep.join(missing if v is None else str(v) for v in values)
 
 
+def _loss(row: dict[str, Any], pm: str) -> str:
+    """``mean pm std`` over the seeds that did not diverge, and how many did."""
+    diverged, seeds = row.get("diverged", 0), row["seeds"]
+    if diverged == seeds:
+        return f"diverged ({seeds}/{seeds})"
+    text = f"{row['final_loss_mean']:.3f}{pm}{row['final_loss_std']:.3f}"
+    return f"{text} ({diverged}/{seeds} diverged)" if diverged else text
+
+
 def terminal_table(rows: list[dict[str, Any]], settings: DemoSettings) -> str:
     """The rows for the console, columns left-aligned; per-seed values joined by commas."""
     headers = ["configuration", "warmup", "final loss", "val acc", f"steps to <{settings.target_loss:g}", "T"]
@@ -21,7 +30,7 @@ def terminal_table(rows: list[dict[str, Any]], settings: DemoSettings) -> str:
         [
             r["label"],
             str(r["warmup"]),
-            f"{r['final_loss_mean']:.3f}±{r['final_loss_std']:.3f}",
+            _loss(r, "±"),
             f"{r['val_accuracy_mean']:.3f}±{r['val_accuracy_std']:.3f}",
             _join(r["steps_to_target"], "never", ","),
             _join(r["settled_step"], "-", ","),
@@ -41,7 +50,7 @@ def markdown_table(rows: list[dict[str, Any]], settings: DemoSettings) -> str:
     lines = [header, "| --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:
         lines.append(
-            f"| {r['label']} | {r['warmup']} | {r['final_loss_mean']:.3f} ± {r['final_loss_std']:.3f} "
+            f"| {r['label']} | {r['warmup']} | {_loss(r, ' ± ')} "
             f"| {r['val_accuracy_mean']:.3f} ± {r['val_accuracy_std']:.3f} "
             f"| {_join(r['steps_to_target'], 'never', ', ')} | {_join(r['settled_step'], 'never', ', ')} "
             f"| {_join(r['suggested_warmup'], 'never', ', ')} |"
