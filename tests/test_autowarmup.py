@@ -306,6 +306,14 @@ def test_measured_rectification_options_state_and_errors() -> None:
         RAdam(_model().parameters(), rectify="measured", capturable=True)
     with pytest.raises(ValueError, match="need rectify='measured'"):
         RAdam(_model().parameters(), rectify_options={"tol": 0.2})
+    with pytest.raises(TypeError, match="a dict of DetectorConfig fields or a DetectorConfig"):
+        RAdam(_model().parameters(), rectify="measured", rectify_options=[("tol", 0.2)])
+    # A DetectorConfig is taken as well as its fields, as MeasuredRectification and AutoWarmup take it.
+    from radam_integrations.warmup.config import DetectorConfig
+
+    config = DetectorConfig(tol=0.2, every=5)
+    configured = RAdam(_model().parameters(), rectify="measured", rectify_options=config)
+    assert configured.measured_rectification.config == opt.measured_rectification.config
 
 
 def test_measured_radam_resumes_exactly_from_its_state_dict() -> None:

@@ -6,7 +6,7 @@ import math
 import numbers
 import warnings
 from collections.abc import Callable, Iterable
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import torch
 from torch import Tensor
@@ -24,6 +24,9 @@ from ._fused import (
 )
 from ._rectify import MIN_RECTIFY_RHO, host_rectification
 from ._single_tensor import radam_single_tensor
+
+if TYPE_CHECKING:  # for the annotations only: optim does not import warmup at run time
+    from ..warmup.config import DetectorConfig
 
 __all__ = ["RAdam", "SparseGradientError", "StepPath"]
 
@@ -116,8 +119,9 @@ class RAdam(Optimizer):
             ``AutoWarmup`` uses, read from this optimizer's state every ``every`` steps); not with
             ``capturable`` or ``differentiable``. Its measurement is saved in ``state_dict()``
             (key ``"measured_rectification"``), so a resumed run continues exactly.
-        rectify_options: the measurement's options (the warmup detector's ``DetectorConfig``
-            fields: ``tol``, ``floor_factor``, ``every``, ``sample_size``, ``seed``).
+        rectify_options: the measurement's options: a dict of the warmup detector's
+            ``DetectorConfig`` fields (``tol``, ``floor_factor``, ``every``, ``sample_size``,
+            ``seed``), or a ``DetectorConfig``.
 
     Invalid options raise what ``torch.optim.RAdam`` raises for them, with torch's message
     followed by an explanation (for example ``ValueError: Invalid learning rate: -0.001
@@ -152,7 +156,7 @@ class RAdam(Optimizer):
         capturable: bool = False,
         differentiable: bool = False,
         rectify: str = "theory",
-        rectify_options: dict[str, Any] | None = None,
+        rectify_options: dict[str, Any] | DetectorConfig | None = None,
     ) -> None:
         _validate_hyperparameters(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, threshold=threshold)
         _check_rectify(rectify, rectify_options, capturable=capturable, differentiable=differentiable)
@@ -448,7 +452,7 @@ RECTIFY = ("theory", "measured")
 
 
 def _check_rectify(
-    rectify: str, options: dict[str, Any] | None, *, capturable: bool, differentiable: bool
+    rectify: str, options: dict[str, Any] | DetectorConfig | None, *, capturable: bool, differentiable: bool
 ) -> None:
     if rectify not in RECTIFY:
         raise ValueError(f"rectify must be one of {RECTIFY}, got {rectify!r}")
@@ -461,9 +465,12 @@ def _check_rectify(
             "rectify='measured' reads its measurement on the host between steps: it cannot be combined "
             "with capturable=True or differentiable=True (use rectify='theory' there)"
         )
-    if options is not None and not isinstance(options, dict):
+    # A DetectorConfig is recognised by its interface: optim does not import warmup.
+    is_config = callable(getattr(options, "as_dict", None))
+    if options is not None and not isinstance(options, dict) and not is_config:
         raise TypeError(
-            f"rectify_options must be a dict of DetectorConfig fields, got {type(options).__name__}"
+            "rectify_options must be a dict of DetectorConfig fields or a DetectorConfig, "
+            f"got {type(options).__name__}"
         )
 
 
