@@ -187,14 +187,17 @@ def build_scheduler(optimizer: torch.optim.Optimizer, spec: RunSpec) -> Any:
     """timm's step scheduler without decay: linear warmup from 0 over ``spec.warmup_steps``, then ``lr``.
 
     Call ``step_update(num_updates)`` after each ``optimizer.step()``. With ``spec.schedule ==
-    "auto"``: ``AutoWarmup`` (a torch scheduler: ``step()`` after each ``optimizer.step()``).
+    "auto"``: timm's ``create_scheduler_v2(sched="auto_warmup")`` (the measured warmup, then
+    ``lr``; registered with the optimizer names), stepped the same way.
     """
+    import timm.scheduler
     from timm.scheduler import StepLRScheduler
 
     if spec.schedule == "auto":
-        from ..autowarmup import AutoWarmup
-
-        return AutoWarmup(optimizer)
+        scheduler, _ = timm.scheduler.create_scheduler_v2(
+            optimizer, sched="auto_warmup", num_epochs=1, step_on_epochs=False, updates_per_epoch=spec.steps
+        )
+        return scheduler
 
     return StepLRScheduler(
         optimizer,
@@ -251,10 +254,7 @@ def run(spec: RunSpec) -> dict[str, Any]:
         tick = time.perf_counter()
         optimizer.step()
         optimizer_seconds += time.perf_counter() - tick
-        if spec.schedule == "auto":
-            scheduler.step()
-        else:
-            scheduler.step_update(step)  # timm's train.py: after the step, with the updates done so far
+        scheduler.step_update(step)  # timm's train.py: after the step, with the updates done so far
         if detector is not None:
             detector.update()
         pending.append(loss.item())

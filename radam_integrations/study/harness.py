@@ -48,8 +48,7 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # two torch threads per run on a busy 2-core machine are 2-50x slower
     try:
-        # The detector's time: the probe's detector, AutoWarmup's and the measured RAdam's measurement.
-        if not (spec.detect or spec.schedule == "auto" or spec.optimizer == "radam_measured"):
+        if not spec.measures:  # otherwise the measurement's time is recorded too
             return module.run(spec)
         with detector_time() as spent:
             record = module.run(spec)

@@ -40,8 +40,8 @@ class RunSpec:
             framework's own scheduler; constant learning rate afterwards. 0: none.
         schedule: ``"linear"`` (the warmup above) or ``"auto"``: ``radam_integrations.AutoWarmup``,
             the measured warmup, through the framework's scheduler route (HF
-            ``lr_scheduler_type="auto_warmup"``, Lightning's ``configure_optimizers``, stepped
-            after each optimizer step in the timm loop); ``warmup_steps`` must then be 0.
+            ``lr_scheduler_type="auto_warmup"``, Lightning's ``configure_optimizers``, timm's
+            ``create_scheduler_v2(sched="auto_warmup")``); ``warmup_steps`` must then be 0.
         lr, beta2: peak learning rate and Adam's beta2 (beta1 = 0.9, eps = 1e-8, weight decay 0.01
             decoupled, for every optimizer).
         steps: optimizer steps.
@@ -79,6 +79,11 @@ class RunSpec:
         if self.schedule == "auto":
             return f"{self.optimizer}-auto"
         return self.optimizer if self.warmup_steps == 0 else f"{self.optimizer}-w{self.warmup_steps}"
+
+    @property
+    def measures(self) -> bool:
+        """Whether the detector's measurement runs: the probe's detector, AutoWarmup, RAdam measured."""
+        return self.detect or self.schedule == "auto" or self.optimizer == "radam_measured"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
