@@ -389,13 +389,15 @@ def measured_rectification(
     0.1414
     >>> measured_rectification(2.0, 60, 0.999), round(measured_rectification(29.0, 60, 0.999), 3)
     (1.0, 0.288)
+    >>> measured_rectification(0.0, 1, 0.999)   # no spread in g^2: nothing to wait for
+    1.0
     """
     _check_step(t)
     if not math.isfinite(c2) or c2 < 0:
         raise ValueError(f"c2 must be a finite number >= 0, got {c2!r}")
-    noise_part = min(
-        1.0, math.sqrt(effective_sample_size(t, beta2) / required_sample_size(c2, beta2, tol, floor_factor))
-    )
+    # c^2 = 0 (squared gradients without spread, e.g. a constant gradient) needs no sample at all.
+    ess, required = effective_sample_size(t, beta2), required_sample_size(c2, beta2, tol, floor_factor)
+    noise_part = 1.0 if ess >= required else math.sqrt(ess / required)
     lag_part = math.exp(-staleness) if staleness > 0 else 1.0
     return noise_part * lag_part
 

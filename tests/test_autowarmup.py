@@ -187,16 +187,85 @@ def test_non_adam_optimizers_are_a_clear_error() -> None:
 
 
 def test_state_outside_the_param_groups_is_refused_not_ignored() -> None:
-    """DeepSpeed ZeRO-3 empties its basic optimizer's param_groups between steps: a scheduler on
-    that optimizer would never see state and keep the prior multiplier; it refuses instead."""
+    """DeepSpeed ZeRO-3 empties its basic optimizer's param_groups after each step: a scheduler that
+    only ever sees them empty would keep the prior multiplier; it refuses instead."""
     param = torch.nn.Parameter(torch.randn(32))
     opt = torch.optim.AdamW([param], lr=1e-2)
-    sched = AutoWarmup(opt)
     param.grad = torch.randn(32)
     opt.step()
     opt.param_groups[0]["params"] = []  # what ZeRO-3 leaves between steps
     with pytest.raises(RuntimeError, match=r"ZeRO-3 keeps them outside.*AutoWarmup\(engine.optimizer\)"):
+        AutoWarmup(opt).step()
+
+
+def test_the_warmup_follows_optimizer_steps_however_often_the_scheduler_steps() -> None:
+    """LightningCLI's --lr_scheduler steps a scheduler once per epoch: the learning rate must still
+    follow the measured warmup at every optimizer step (the same as stepping it every step)."""
+
+    def lrs(every: int) -> list[float]:
+        torch.manual_seed(0)
+        model = _model()
+        opt = torch.optim.AdamW(model.parameters(), lr=1e-2)
+        sched = AutoWarmup(opt, every=5)
+        seen = []
+        for step in range(1, 41):
+            opt.zero_grad()
+            model(torch.randn(16, 8)).pow(2).mean().backward()
+            opt.step()
+            if step % every == 0:
+                sched.step()
+            seen.append(opt.param_groups[0]["lr"])
+        return seen
+
+    per_step, per_epoch = lrs(1), lrs(20)
+    assert per_epoch == per_step and per_step[0] < 0.5 * max(per_step)
+    assert len(set(per_epoch[:20])) > 10  # it moved within the first "epoch"
+
+
+def test_gradients_without_spread_need_no_warmup_and_do_not_crash() -> None:
+    """A constant gradient measures c^2 = 0 (ESS* = 0): it divided by zero inside the optimizer step."""
+    param = torch.nn.Parameter(torch.zeros(64))
+    opt = torch.optim.AdamW([param], lr=1e-2)
+    sched = AutoWarmup(opt, every=2)
+    for _ in range(12):
+        param.grad = torch.full_like(param, 0.5)
+        opt.step()
         sched.step()
+    assert sched.rectifier.measured(0) and sched.rectifier.c2(0) == 0.0
+    assert sched.multipliers() == [1.0] and opt.param_groups[0]["lr"] == 1e-2
+
+
+def test_a_copied_or_pickled_scheduler_follows_its_own_optimizer() -> None:
+    import copy
+    import pickle
+
+    model = _model()
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-2)
+    sched = AutoWarmup(opt, every=5)
+    for copied in (copy.deepcopy(sched), pickle.loads(pickle.dumps(sched))):
+        before = opt.param_groups[0]["lr"]
+        own = copied.optimizer
+        assert own is not opt and copied.rectifier.optimizer is own
+        for p in own.param_groups[0]["params"]:
+            p.grad = torch.ones_like(p)
+        own.step()
+        own.step()  # without a scheduler step: the copy's hook moves the copy's learning rate
+        assert own.param_groups[0]["lr"] > before and opt.param_groups[0]["lr"] == before
+
+
+def test_measured_radam_refuses_steps_that_show_one_group_at_a_time() -> None:
+    """DeepSpeed steps its basic optimizer one group at a time (ZeRO-1/2 narrow param_groups to it):
+    the group's position is then not its index, and the measurement sees one group."""
+    model = _model()
+    groups = [{"params": [p for p in model.parameters() if p.dim() > 1]},
+              {"params": [p for p in model.parameters() if p.dim() == 1]}]  # fmt: skip
+    opt = RAdam(groups, lr=1e-2, rectify="measured")
+    model(torch.randn(16, 8)).pow(2).mean().backward()
+    opt.step()  # both groups: fine
+    everything = opt.param_groups
+    opt.param_groups = [everything[1]]  # as DeepSpeed's ZeRO-1/2 do inside their step
+    with pytest.raises(RuntimeError, match="needs all 2 parameter groups in each step"):
+        opt.step()
 
 
 def test_ranks_are_compared_only_when_they_could_differ() -> None:

@@ -311,6 +311,8 @@ class RAdam(Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
+        if self.measured_rectification is not None:
+            self._check_all_groups_present()
         # As torch: autograd records the step only for a differentiable optimizer.
         with torch.set_grad_enabled(bool(self.defaults.get("differentiable", False))):
             for index, group in enumerate(self.param_groups):
@@ -318,6 +320,20 @@ class RAdam(Optimizer):
         if self.measured_rectification is not None:
             self.measured_rectification.observe()
         return loss
+
+    def _check_all_groups_present(self) -> None:
+        """``rectify="measured"`` measures every group at once, at the end of a step."""
+        # DeepSpeed steps its basic optimizer one group at a time: ZeRO-1/2 narrow param_groups
+        # to that group (a group's position is then not its index), ZeRO-3 empties the others'
+        # params (their state lies outside the groups). Either way only one group is measured.
+        groups = self.measured_rectification.groups
+        shown = sum(len(group["params"]) for group in self.param_groups)
+        if len(self.param_groups) < groups or len(self.state) > shown:
+            raise RuntimeError(
+                f"rectify='measured' needs all {groups} parameter groups in each step, but this "
+                "step shows one at a time (DeepSpeed ZeRO with several groups): use one parameter "
+                "group, or rectify='theory' with AutoWarmup(engine.optimizer) for a measured warmup"
+            )
 
     def _measured_rule(self, index: int, group: dict[str, Any]) -> Callable[[float], float] | None:
         """``rectify="measured"``: the group's rectification by step count (0 where not rectified)."""

@@ -139,6 +139,11 @@ class MeasuredRectification:
             self._c2.append(None)
             self._staleness.append(0.0)
 
+    @property
+    def groups(self) -> int:
+        """How many parameter groups the measurement knows (those at construction, and any added since)."""
+        return len(self._c2)
+
     def measured(self, group: int) -> bool:
         """Whether ``c^2`` of this group has been measured (otherwise the prior is used)."""
         return group < len(self._c2) and self._c2[group] is not None

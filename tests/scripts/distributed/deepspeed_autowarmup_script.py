@@ -1,5 +1,7 @@
-"""AutoWarmup under DeepSpeed ZeRO 1/2/3 on 2 CPU ranks (gloo): the multipliers from the shards
-equal those of an unsharded run on the global batch, through three routes.
+"""The measured rectification under DeepSpeed ZeRO 1/2/3 on 2 CPU ranks (gloo): the multipliers from
+the shards equal those of an unsharded run on the global batch.
+
+AutoWarmup with AdamW, through three routes:
 
 * ``built``: ``AutoWarmup(zero_optimizer)`` on the ZeRO optimizer ``deepspeed.initialize``
   returned, stepped by the loop after ``engine.step()`` (the wrapper announces the sharding);
@@ -9,11 +11,13 @@ equal those of an unsharded run on the global batch, through three routes.
   scheduler)`` (Accelerate's ``prepare(model, optimizer, scheduler)`` and the HF Trainer's route
   with its own optimizer). In the last two the ZeRO partitions are per-rank state that nothing
   announces: the ranks are compared once. DeepSpeed steps the scheduler inside ``engine.step()``.
-  ZeRO-3 empties the basic optimizer's param_groups between steps, so those two routes cannot
-  see its state: the scheduler must refuse at the first step rather than hold the prior.
+* ``object_2groups``: ``object`` with two parameter groups (weights, biases). DeepSpeed steps its
+  basic optimizer one group at a time; ZeRO-1/2 restore its ``param_groups`` after the step, ZeRO-3
+  leaves them empty, so there the scheduler must stop with an error naming the route that works.
 
 And ``RAdam(rectify="measured")`` as the client optimizer: its measurement runs inside its step,
-on its ZeRO partition, so the ranks are compared and the partitions summed the same way.
+on its ZeRO partition, so the ranks are compared and the partitions summed the same way. With two
+parameter groups DeepSpeed hands it one group per call, which it must refuse.
 
     python -m torch.distributed.run --standalone --nproc_per_node 2 \\
         -m tests.scripts.distributed.deepspeed_autowarmup_script STAGE OUT
@@ -22,6 +26,7 @@ on its ZeRO partition, so the ranks are compared and the partitions summed the s
 from __future__ import annotations
 
 import sys
+from functools import partial
 
 import deepspeed
 import torch
@@ -35,106 +40,90 @@ STEPS = 24
 OPTIONS = {"every": 4, "sample_size": None}  # every element: the statistics are exact sums
 
 
-def client() -> tuple[torch.nn.Module, torch.optim.Optimizer]:
+def client(form: str, groups: int) -> tuple[torch.nn.Module, torch.optim.Optimizer]:
     model = build()
-    return model, torch.optim.AdamW(model.parameters(), lr=1e-2, weight_decay=0.01)
+    if groups == 2:
+        weights = [p for p in model.parameters() if p.dim() > 1]
+        biases = [p for p in model.parameters() if p.dim() == 1]
+        params = [{"params": weights}, {"params": biases, "weight_decay": 0.0}]
+    else:
+        params = list(model.parameters())
+    if form == "radam_measured":
+        return model, RAdam(params, lr=1e-2, rectify="measured", rectify_options=OPTIONS)
+    return model, torch.optim.AdamW(params, lr=1e-2, weight_decay=0.01)
 
 
-def sharded_run(stage: int, route: str, rank: int) -> tuple[list[list[float]], torch.Tensor, bool]:
-    model, optimizer = client()
-    scheduler = AutoWarmup(optimizer, **OPTIONS) if route == "object" else None
-    config = {
-        "train_micro_batch_size_per_gpu": 4,
-        "zero_optimization": {"stage": stage},
-        "zero_allow_untested_optimizer": True,
-    }
-    if route == "callable":
-        scheduler = lambda opt: AutoWarmup(opt, **OPTIONS)  # noqa: E731
-    engine, zero_optimizer, _, scheduler = deepspeed.initialize(
-        model=model, optimizer=optimizer, config=config, lr_scheduler=scheduler
-    )
-    if route == "built":
-        scheduler = AutoWarmup(zero_optimizer, **OPTIONS)
-    assert isinstance(scheduler, AutoWarmup)
-    data, multipliers = batches(), []
-    for step in range(STEPS):
-        x, y = data[step % len(data)]
-        x, y = x[rank * 4 : (rank + 1) * 4], y[rank * 4 : (rank + 1) * 4]
-        engine.backward(torch.nn.functional.mse_loss(engine(x), y))
-        engine.step()  # steps the scheduler it was given
-        if route == "built":
-            scheduler.step()
-        multipliers.append(scheduler.multipliers())
-    with deepspeed.zero.GatheredParameters(list(engine.module.parameters()), enabled=stage == 3):
-        params = torch.cat([p.detach().reshape(-1).clone() for p in engine.module.parameters()])
-    return multipliers, params, scheduler.rectifier.detector.sharded
-
-
-def reference_run() -> tuple[list[list[float]], torch.Tensor]:
-    model, optimizer = client()
-    scheduler = AutoWarmup(optimizer, **OPTIONS)
-    data, multipliers = batches(), []
-    for step in range(STEPS):
-        x, y = data[step % len(data)]
-        optimizer.zero_grad()
-        torch.nn.functional.mse_loss(model(x), y).backward()
-        optimizer.step()
-        scheduler.step()
-        multipliers.append(scheduler.multipliers())
-    return multipliers, torch.cat([p.detach().reshape(-1) for p in model.parameters()])
-
-
-def radam_measured_run(stage: int | None, rank: int) -> tuple[list[float], torch.Tensor]:
-    """RAdam(rectify="measured") under ZeRO ``stage`` (``None``: unsharded, the global batch)."""
-    model = build()
-    optimizer = RAdam(model.parameters(), lr=1e-2, rectify="measured", rectify_options=OPTIONS)
+def run(form: str, route: str | None, stage: int | None, rank: int, groups: int = 1) -> dict:
+    """One run: ``stage=None`` is the unsharded reference on the global batch."""
+    model, optimizer = client(form, groups)
+    scheduler = None
+    if form == "autowarmup":
+        if route == "object" or stage is None:
+            scheduler = AutoWarmup(optimizer, **OPTIONS)
+        elif route == "callable":
+            scheduler = lambda opt: AutoWarmup(opt, **OPTIONS)  # noqa: E731
+    engine = None
     if stage is not None:
         config = {"train_micro_batch_size_per_gpu": 4, "zero_optimization": {"stage": stage},
                   "zero_allow_untested_optimizer": True}  # fmt: skip
-        engine, _, _, _ = deepspeed.initialize(model=model, optimizer=optimizer, config=config)
+        engine, zero_optimizer, _, given = deepspeed.initialize(
+            model=model, optimizer=optimizer, config=config, lr_scheduler=scheduler
+        )
+        scheduler = AutoWarmup(zero_optimizer, **OPTIONS) if route == "built" else given
+    if form == "radam_measured":
+        read = lambda: [optimizer.measured_rectification.multiplier(g) for g in range(groups)]  # noqa: E731
+    else:
+        assert isinstance(scheduler, AutoWarmup)
+        read = scheduler.multipliers
     data, multipliers = batches(), []
     for step in range(STEPS):
         x, y = data[step % len(data)]
-        if stage is None:
+        if engine is None:
             optimizer.zero_grad()
             torch.nn.functional.mse_loss(model(x), y).backward()
             optimizer.step()
         else:
             x, y = x[rank * 4 : (rank + 1) * 4], y[rank * 4 : (rank + 1) * 4]
             engine.backward(torch.nn.functional.mse_loss(engine(x), y))
-            engine.step()
-        multipliers.append(optimizer.measured_rectification.multiplier(0))
-    module = model if stage is None else engine.module
+            engine.step()  # steps the scheduler DeepSpeed was given
+        if scheduler is not None and (engine is None or route == "built"):
+            scheduler.step()
+        multipliers.append(read())
+    module = model if engine is None else engine.module
     with deepspeed.zero.GatheredParameters(list(module.parameters()), enabled=stage == 3):
         params = torch.cat([p.detach().reshape(-1).clone() for p in module.parameters()])
-    return multipliers, params
+    detector = (scheduler.rectifier if form == "autowarmup" else optimizer.measured_rectification).detector
+    return {"multipliers": multipliers, "params": params, "sharded": detector.sharded}
+
+
+def compared(make_result, reference: dict) -> dict:
+    """The run's multipliers beside the reference's, or the error it stopped with."""
+    try:
+        result = make_result()
+    except RuntimeError as err:
+        return {"error": str(err)}
+    return {
+        "multipliers": result["multipliers"],
+        "reference": reference["multipliers"],
+        "sharded": result["sharded"],
+        "param_max_abs_diff": (result["params"] - reference["params"]).abs().max().item(),
+    }
 
 
 def main(stage: str, out: str) -> None:
     deepspeed.init_distributed(dist_backend="gloo")
     rank, world = dist.get_rank(), dist.get_world_size()
     assert world == 2 and dist.get_backend() == "gloo", (world, dist.get_backend())
-    ref_multipliers, ref_params = reference_run()
-    result = {"world_size": world, "backend": dist.get_backend(), "reference": ref_multipliers, "routes": {}}
+    zero = int(stage)
+    references = {g: run("autowarmup", None, None, rank, groups=g) for g in (1, 2)}
+    result = {"world_size": world, "backend": dist.get_backend(), "routes": {}}
     for route in ("built", "callable", "object"):
-        try:
-            multipliers, params, sharded = sharded_run(int(stage), route, rank)
-        except RuntimeError as err:
-            result["routes"][route] = {"error": str(err)}
-            continue
-        result["routes"][route] = {
-            "multipliers": multipliers,
-            "sharded": sharded,
-            "param_max_abs_diff": (params - ref_params).abs().max().item(),
-        }
-    (multipliers, params), (ref_multipliers, ref_params) = [
-        radam_measured_run(zero, rank) for zero in (int(stage), None)
-    ]
-    result["radam_measured"] = {
-        "multipliers": multipliers,
-        "reference": ref_multipliers,
-        "param_max_abs_diff": (params - ref_params).abs().max().item(),
-    }
+        result["routes"][route] = compared(partial(run, "autowarmup", route, zero, rank), references[1])
+    two = partial(run, "autowarmup", "object", zero, rank, groups=2)
+    result["routes"]["object_2groups"] = compared(two, references[2])
+    for groups, key in ((1, "radam_measured"), (2, "radam_measured_2groups")):
+        reference = run("radam_measured", None, None, rank, groups=groups)
+        result[key] = compared(partial(run, "radam_measured", None, zero, rank, groups=groups), reference)
     write_json(out, f"autowarmup_zero{stage}_rank{rank}.json", result)
     dist.barrier()
 
