@@ -118,13 +118,15 @@ def test_autowarmup_from_zero_shards_equals_the_unsharded_run(repo_root, tmp_pat
         assert "object_2groups" in results and "built" in results
 
 
-def test_hf_trainer_auto_warmup_under_zero2_gives_ranks_one_schedule(repo_root, tmp_path, subprocess_env):
+@pytest.mark.parametrize("stage", [2, 3])
+def test_hf_trainer_auto_warmup_under_zero_gives_one_schedule(repo_root, tmp_path, subprocess_env, stage):
     ranks = two_ranks(
-        "hf_deepspeed_autowarmup_script", "hf_ds_rank{rank}.json",
+        "hf_deepspeed_autowarmup_script", f"hf_ds{stage}_rank{{rank}}.json", str(stage),
         repo_root=repo_root, tmp_path=tmp_path, env=subprocess_env,
     )  # fmt: skip
     for data in ranks:
-        assert data["zero"] == "DeepSpeedZeroOptimizer" and data["sharded"] and data["measured"]
+        assert data["zero"] == ("DeepSpeedZeroOptimizer_Stage3" if stage == 3 else "DeepSpeedZeroOptimizer")
+        assert data["sharded"] and data["measured"] == [True, True]  # both of the Trainer's groups
     lrs = ranks[0]["lrs"]
     assert lrs == ranks[1]["lrs"] and len(lrs) == 30
     # After step 1: the prior (c^2 = 2, RAdam's Gaussian case) at t = 2, times the cosine at step 1.

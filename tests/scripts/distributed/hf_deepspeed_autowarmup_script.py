@@ -41,7 +41,7 @@ class LearningRates(TrainerCallback):
         self.lrs.append(float(optimizer.param_groups[0]["lr"]))
 
 
-def main(out: str) -> None:
+def main(stage: str, out: str) -> None:
     torch.manual_seed(0)
     config = GPT2Config(
         n_layer=2, n_head=2, n_embd=32, vocab_size=64, n_positions=32, bos_token_id=0, eos_token_id=0
@@ -60,7 +60,7 @@ def main(out: str) -> None:
         deepspeed={
             "train_micro_batch_size_per_gpu": 4,
             "gradient_accumulation_steps": 1,
-            "zero_optimization": {"stage": 2},
+            "zero_optimization": {"stage": int(stage)},
             "zero_allow_untested_optimizer": True,
         },
     )
@@ -70,14 +70,15 @@ def main(out: str) -> None:
     scheduler = trainer.lr_scheduler
     inner = getattr(scheduler, "scheduler", scheduler)  # Accelerate's wrapper, if any
     assert isinstance(inner, AutoWarmup), type(inner)
-    write_json(out, f"hf_ds_rank{dist.get_rank()}.json", {
+    write_json(out, f"hf_ds{stage}_rank{dist.get_rank()}.json", {
         "world_size": dist.get_world_size(), "backend": dist.get_backend(),
         "zero": type(trainer.model_wrapped.optimizer).__name__, "optimizer": type(inner.optimizer).__name__,
-        "sharded": inner.rectifier.detector.sharded, "measured": inner.rectifier.measured(0),
+        "sharded": inner.rectifier.detector.sharded,
+        "measured": [inner.rectifier.measured(g) for g in range(len(inner.optimizer.param_groups))],
         "lrs": recorder.lrs,
     })  # fmt: skip
     dist.barrier()
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(*sys.argv[1:])
