@@ -28,7 +28,7 @@ Example:
 
 from __future__ import annotations
 
-import weakref
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -84,49 +84,31 @@ class AutoWarmup(LRScheduler):
             optimizer, config, process_group=process_group, sharded=sharded, **options
         )
         self.decay = decay
+        self._warned_skips = False
         # torch's LRScheduler takes only torch optimizers; a wrapper that is none (DeepSpeed's ZeRO
         # optimizers) shares the param_groups of the one it wraps, which the measurement found.
         scheduled = optimizer if isinstance(optimizer, Optimizer) else self.rectifier.optimizer
+        # The optimizer's step count when this scheduler started (a resumed optimizer's is not 0).
+        self._seen_step = self.rectifier.optimizer_step()
         super().__init__(scheduled, last_epoch)
-        # The warmup follows the optimizer's steps however often step() is called: LightningCLI's
-        # --lr_scheduler (and a bare scheduler from configure_optimizers) steps once per epoch,
-        # which would hold the first step's multiplier for a whole epoch.
-        self._follow_optimizer()
-
-    def _follow_optimizer(self) -> None:
-        # The hook holds the scheduler weakly and goes when the scheduler is collected; a copy or
-        # a pickle of the optimizer carries a no-op in its place (see __setstate__).
-        self._step_hook = self.rectifier.optimizer.register_step_post_hook(_FollowSteps(self))
-        weakref.finalize(self, self._step_hook.remove)
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k != "_step_hook"}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        """Unpickled or deep-copied: follow the (copied) optimizer's steps again."""
-        self.__dict__.update(state)
-        self._follow_optimizer()
 
     def step(self, epoch: int | None = None) -> None:
         """Measure (when an evaluation is due), then set the learning rates of the next step."""
         self.rectifier.observe()
+        now = self.rectifier.detector.last_step
+        skipped, self._seen_step = now - self._seen_step, now
+        if skipped > 1 and not self._warned_skips:
+            # LightningCLI's --lr_scheduler and a bare scheduler from configure_optimizers are
+            # stepped once per epoch: the warmup would move once per epoch.
+            self._warned_skips = True
+            warnings.warn(
+                f"AutoWarmup.step() came {skipped:g} optimizer steps after the previous one: the "
+                "measured warmup only moves when the scheduler steps; step it after every optimizer "
+                "step (Lightning: 'interval': 'step' in configure_optimizers' lr_scheduler dict)",
+                UserWarning,
+                stacklevel=2,
+            )
         super().step(epoch)
-
-    def _follow_optimizer_step(self) -> None:
-        """After every optimizer step: measure, and set the learning rates at the current ``last_epoch``.
-
-        Only while the optimizer shows all its groups: DeepSpeed steps its basic optimizer one
-        group at a time (ZeRO-1/2 narrow ``param_groups`` to that group, ZeRO-3 empties the
-        others); then ``step()``, called once the step is complete, does the work.
-        """
-        groups = self.optimizer.param_groups
-        if len(groups) != len(self.base_lrs) or not all(group["params"] for group in groups):
-            return
-        self.rectifier.observe()
-        # get_last_lr() keeps the rates of the last step() (the HF Trainer logs it between the
-        # optimizer's step and the scheduler's as the rate just used).
-        for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
-            group["lr"] = lr
 
     def multipliers(self) -> list[float]:
         """The measured rectification of each group for the next step (without ``decay``)."""
@@ -138,8 +120,7 @@ class AutoWarmup(LRScheduler):
 
     def state_dict(self) -> dict[str, Any]:
         """The scheduler's counters and the measurement (strict JSON); ``decay`` is not saved."""
-        skip = ("optimizer", "rectifier", "decay", "_step_hook")
-        state = {k: v for k, v in self.__dict__.items() if k not in skip}
+        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "rectifier", "decay")}
         state["rectifier"] = self.rectifier.state_dict()
         return state
 
@@ -151,25 +132,3 @@ class AutoWarmup(LRScheduler):
             raise ValueError("not an AutoWarmup state: it has no 'rectifier' entry")
         self.rectifier.load_state_dict(rectifier)
         self.__dict__.update(state)
-
-
-class _FollowSteps:
-    """The optimizer step post-hook of an AutoWarmup, holding it weakly."""
-
-    def __init__(self, scheduler: AutoWarmup) -> None:
-        self._scheduler = weakref.ref(scheduler)
-
-    def __call__(self, optimizer: Any, args: Any, kwargs: Any) -> None:
-        scheduler = self._scheduler()
-        if scheduler is not None:
-            scheduler._follow_optimizer_step()
-
-    def __reduce__(self) -> tuple[type, tuple[()]]:
-        return _NoHook, ()  # a copied optimizer must not drive this scheduler
-
-
-class _NoHook:
-    """What a pickled or copied optimizer keeps of an AutoWarmup's hook."""
-
-    def __call__(self, optimizer: Any, args: Any, kwargs: Any) -> None:
-        return None

@@ -717,9 +717,9 @@ def test_auto_warmup_from_configure_optimizers_resumes_exactly(tmp_path):
 
 
 @pytest.mark.fit
-def test_lightning_cli_lr_scheduler_auto_warmup_follows_every_optimizer_step(tmp_path):
+def test_lightning_cli_lr_scheduler_auto_warmup_says_it_is_stepped_per_epoch(tmp_path):
     """`--lr_scheduler radam_integrations.AutoWarmup`: LightningCLI steps it once per epoch (its
-    default interval); the learning rate must still rise through the first epoch, step by step."""
+    default interval), so the warmup would move once per epoch: AutoWarmup says so, naming the fix."""
     pl = package("lightning.pytorch")
     from lightning.pytorch.cli import LightningCLI
 
@@ -727,10 +727,8 @@ def test_lightning_cli_lr_scheduler_auto_warmup_follows_every_optimizer_step(tmp
         def __init__(self) -> None:
             super().__init__()
             self.net = nn.Sequential(nn.Linear(8, 16), nn.Tanh(), nn.Linear(16, 1))
-            self.lrs: list[float] = []
 
         def training_step(self, batch, batch_idx):
-            self.lrs.append(self.trainer.optimizers[0].param_groups[0]["lr"])
             x, y = batch
             return nn.functional.mse_loss(self.net(x), y)
 
@@ -741,15 +739,12 @@ def test_lightning_cli_lr_scheduler_auto_warmup_follows_every_optimizer_step(tmp
 
     args = [
         "fit", "--optimizer", "AdamW", "--optimizer.lr", "0.01",
-        "--lr_scheduler", "radam_integrations.AutoWarmup", "--trainer.max_epochs", "2",
+        "--lr_scheduler", "radam_integrations.AutoWarmup", "--trainer.max_epochs", "1",
         "--trainer.logger", "false", "--trainer.enable_checkpointing", "false",
         "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false",
         f"--trainer.default_root_dir={tmp_path}",
     ]  # fmt: skip
-    cli = LightningCLI(Regression, args=args, save_config_callback=None)
+    with pytest.warns(UserWarning, match=r"32 optimizer steps after the previous one.*'interval': 'step'"):
+        cli = LightningCLI(Regression, args=args, save_config_callback=None)
     (config,) = cli.trainer.lr_scheduler_configs
     assert type(config.scheduler).__name__ == "AutoWarmup" and config.interval == "epoch"
-    first_epoch = cli.model.lrs[:32]
-    assert first_epoch[0] == pytest.approx(0.01 * theory.measured_rectification(2.0, 1, 0.999))
-    # Stepped only at the epoch's end it would hold that first value for all 32 steps.
-    assert len(set(first_epoch)) == 32 and max(first_epoch) > 2 * first_epoch[0]

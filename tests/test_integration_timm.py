@@ -202,6 +202,17 @@ def test_timm_warmup_is_replaced_with_a_warning_and_other_names_pass_through(reg
     assert not hasattr(original, "_radam_integrations_original") and original.__module__.startswith("timm.")
 
 
+def test_the_wrapper_takes_timms_arguments_by_position_too(registered) -> None:
+    opt = torch.optim.AdamW(_linear_model().parameters(), lr=1e-2)
+    plain, epochs = create_scheduler_v2(opt, "cosine", 10)  # (optimizer, sched, num_epochs)
+    assert type(plain) is CosineLRScheduler and epochs == 10
+    # warmup_epochs is the 10th parameter: found and ignored by position as by name
+    args = (opt, "auto_warmup_cosine", 10, None, (90,), 0, 10, 0.1, 0.0, 1e-5, 3)
+    with pytest.warns(UserWarning, match="warmup_epochs=3 is ignored"):
+        sched, epochs = create_scheduler_v2(*args)
+    assert isinstance(sched.decay, CosineLRScheduler) and sched.decay.warmup_t == 0 and epochs == 10
+
+
 def test_state_dict_resumes_exactly(registered) -> None:
     def build():
         model = _linear_model()

@@ -46,6 +46,7 @@ Example:
 from __future__ import annotations
 
 import functools
+import inspect
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -160,18 +161,22 @@ class AutoWarmupLRScheduler:
         self._apply()
 
 
-def create_scheduler_v2(
-    original: Callable[..., Any], optimizer: Any, sched: str = "cosine", **kwargs: Any
-) -> Any:
+def create_scheduler_v2(original: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """timm's ``create_scheduler_v2`` with the ``auto_warmup`` names; other names go to ``original``.
 
-    Returns ``(scheduler, num_epochs)`` as timm's does. For ``auto_warmup_<name>`` the decay is
-    ``original(optimizer, sched=<name>, warmup_epochs=0, ...)``; an unknown ``<name>`` is timm's
-    own error.
+    Takes timm's arguments as timm does, by position or by name. Returns ``(scheduler,
+    num_epochs)`` as timm's does. For ``auto_warmup_<name>`` the decay is ``original(optimizer,
+    sched=<name>, warmup_epochs=0, ...)``; an unknown ``<name>`` is refused (by timm, or here
+    where an older timm returns no scheduler).
     """
+    bound = inspect.signature(original).bind(*args, **kwargs)
+    sched = bound.arguments.get("sched", "cosine")
     if not isinstance(sched, str) or not (sched == _BARE or sched.startswith(PREFIX)):
-        return original(optimizer, sched=sched, **kwargs)
-    warmup = kwargs.pop("warmup_epochs", 0)
+        return original(*args, **kwargs)
+    named = dict(bound.arguments)
+    optimizer = named.pop("optimizer")
+    named.pop("sched")
+    warmup = named.pop("warmup_epochs", 0)
     if warmup:
         warnings.warn(
             f"sched={sched!r} measures the warmup itself: warmup_epochs={warmup} is ignored "
@@ -181,9 +186,9 @@ def create_scheduler_v2(
         )
     inner = sched[len(PREFIX) :] if sched.startswith(PREFIX) else ""
     if inner in ("", "none"):
-        _, num_epochs = original(optimizer, sched="none", warmup_epochs=0, **kwargs)
+        _, num_epochs = original(optimizer, sched="none", warmup_epochs=0, **named)
         return AutoWarmupLRScheduler(optimizer), num_epochs
-    decay, num_epochs = original(optimizer, sched=inner, warmup_epochs=0, **kwargs)
+    decay, num_epochs = original(optimizer, sched=inner, warmup_epochs=0, **named)
     if decay is None:
         raise ValueError(
             f"sched={sched!r}: timm has no schedule named {inner!r} (use auto_warmup or "

@@ -116,7 +116,8 @@ class MeasuredRectification:
     def _check_state_is_reachable(self) -> None:
         # DeepSpeed ZeRO-3 empties its basic optimizer's param_groups between steps: a scheduler
         # given that optimizer would see no state ever and hold the prior multiplier for good.
-        if self.optimizer.state and self.detector._current_step() is None:
+        stepped = any("step" in state for state in self.optimizer.state.values())
+        if stepped and self.detector._current_step() is None:
             raise RuntimeError(
                 f"{type(self.optimizer).__name__} has state, but none for the tensors in its "
                 "param_groups (DeepSpeed ZeRO-3 keeps them outside): build the scheduler on the "
@@ -138,6 +139,10 @@ class MeasuredRectification:
         while len(self._c2) <= gi:  # a group added after construction
             self._c2.append(None)
             self._staleness.append(0.0)
+
+    def optimizer_step(self) -> int:
+        """The optimizer's step count now, from its state (0 before its first step)."""
+        return int(self.detector._current_step() or 0)
 
     @property
     def groups(self) -> int:

@@ -88,15 +88,18 @@ def ranks_hold_different_state(optimizer: torch.optim.Optimizer, process_group: 
     """Whether the ranks hold different Adam state: per-rank shards no wrapper announces.
 
     DeepSpeed hands a scheduler its *basic* optimizer (``deepspeed.initialize(lr_scheduler=
-    callable)``, and the HF Trainer's and Accelerate's schedulers are built on the client
-    optimizer before ZeRO partitions it): each rank then holds a flat partition that nothing
-    marks as sharded. Compares, per parameter group, the number of elements with state and the
-    sum of ``exp_avg_sq`` (largest and smallest over the ranks, one ``all_reduce(MAX)``).
+    callable)``, and a scheduler built on the client optimizer before ZeRO partitions it): each
+    rank then holds a flat partition that nothing marks as sharded. Compares the number of
+    parameter groups, of elements with state and the sum of ``exp_avg_sq`` (largest and smallest
+    over the ranks: one ``all_reduce(MAX)`` of seven numbers, the same size on every rank).
     ``None`` while no rank has state. Every rank must call it at the same point.
+
+    Raises:
+        ValueError: the ranks have different numbers of parameter groups (their measurements
+            could not be reduced together).
     """
-    stats: list[float] = []
+    groups, numel, total = len(optimizer.param_groups), 0, 0.0
     for group in optimizer.param_groups:
-        numel, total = 0, 0.0
         for p in group["params"]:
             state = optimizer.state.get(p)
             v = state.get("exp_avg_sq") if state else None
@@ -104,14 +107,19 @@ def ranks_hold_different_state(optimizer: torch.optim.Optimizer, process_group: 
                 local = local_flat(v)
                 numel += local.numel()
                 total += float(local.double().sum())
-        stats += [float(numel), total]
-    local_stats = torch.tensor(stats, dtype=torch.float64)
-    has_state = torch.tensor([float(any(stats[0::2]))], dtype=torch.float64)
+    local_stats = torch.tensor([groups, numel, total], dtype=torch.float64)
+    has_state = torch.tensor([float(numel > 0)], dtype=torch.float64)
     table = _all_reduce(torch.cat([has_state, local_stats, -local_stats]), "MAX", process_group)
+    most, least = table[1:4], -table[4:7]
+    if most[0] != least[0]:
+        raise ValueError(
+            f"the ranks' optimizers have between {int(least[0])} and {int(most[0])} parameter groups: "
+            "the measurement cannot be reduced across them; pass sharded=False to measure each "
+            "rank's own state"
+        )
     if table[0].item() == 0:
         return None
-    n = local_stats.numel()
-    return bool((table[1 : 1 + n] != -table[1 + n :]).any())
+    return bool((most != least).any())
 
 
 def world_size(process_group: Any = None) -> int:

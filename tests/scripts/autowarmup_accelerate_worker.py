@@ -69,6 +69,15 @@ def main(out_dir: Path) -> None:
         result[f"{name}_c2"] = sched.rectifier.c2(0)
         result[f"{name}_found_sharded"] = sched.rectifier.detector.sharded
 
+    # Different numbers of parameter groups on the ranks: the comparison (a collective of the same
+    # size on every rank) refuses on both, instead of a mismatched collective.
+    params = [torch.nn.Parameter(torch.randn(8)) for _ in range(1 + rank)]
+    try:
+        AutoWarmup(torch.optim.Adam([{"params": [p]} for p in params], lr=1e-2))
+        result["group_mismatch"] = None
+    except ValueError as err:
+        result["group_mismatch"] = str(err)
+
     (out_dir / f"autowarmup_rank{rank}.json").write_text(json.dumps(result))
     accelerator.wait_for_everyone()
     accelerator.end_training()

@@ -11,13 +11,16 @@ AutoWarmup with AdamW, through three routes:
   scheduler)`` (Accelerate's ``prepare(model, optimizer, scheduler)`` and the HF Trainer's route
   with its own optimizer). In the last two the ZeRO partitions are per-rank state that nothing
   announces: the ranks are compared once. DeepSpeed steps the scheduler inside ``engine.step()``.
-* ``object_2groups``: ``object`` with two parameter groups (weights, biases). DeepSpeed steps its
-  basic optimizer one group at a time; ZeRO-1/2 restore its ``param_groups`` after the step, ZeRO-3
-  leaves them empty, so there the scheduler must stop with an error naming the route that works.
+  ZeRO-3 leaves the basic optimizer's ``param_groups`` empty after its step: these two routes must
+  refuse there, with an error naming ``AutoWarmup(engine.optimizer)``.
+* ``built_subgroups`` (ZeRO-3): ``built`` with sub-groups of 30 elements (DeepSpeed steps its
+  basic optimizer once per sub-group; the ZeRO optimizer's layout maps them to the groups).
+* ``object_2groups``: ``object`` with two parameter groups (weights, biases); ZeRO-1/2 narrow the
+  basic optimizer's ``param_groups`` to one group during its step and restore them after.
 
 And ``RAdam(rectify="measured")`` as the client optimizer: its measurement runs inside its step,
 on its ZeRO partition, so the ranks are compared and the partitions summed the same way. With two
-parameter groups DeepSpeed hands it one group per call, which it must refuse.
+parameter groups, or ZeRO-3 sub-groups, DeepSpeed hands it one part per call, which it must refuse.
 
     python -m torch.distributed.run --standalone --nproc_per_node 2 \\
         -m tests.scripts.distributed.deepspeed_autowarmup_script STAGE OUT
@@ -53,7 +56,14 @@ def client(form: str, groups: int) -> tuple[torch.nn.Module, torch.optim.Optimiz
     return model, torch.optim.AdamW(params, lr=1e-2, weight_decay=0.01)
 
 
-def run(form: str, route: str | None, stage: int | None, rank: int, groups: int = 1) -> dict:
+def run(
+    form: str,
+    route: str | None,
+    stage: int | None,
+    rank: int,
+    groups: int = 1,
+    sub_group_size: int | None = None,
+) -> dict:
     """One run: ``stage=None`` is the unsharded reference on the global batch."""
     model, optimizer = client(form, groups)
     scheduler = None
@@ -66,6 +76,8 @@ def run(form: str, route: str | None, stage: int | None, rank: int, groups: int 
     if stage is not None:
         config = {"train_micro_batch_size_per_gpu": 4, "zero_optimization": {"stage": stage},
                   "zero_allow_untested_optimizer": True}  # fmt: skip
+        if sub_group_size is not None:  # ZeRO-3 steps the basic optimizer once per sub-group
+            config["zero_optimization"]["sub_group_size"] = sub_group_size
         engine, zero_optimizer, _, given = deepspeed.initialize(
             model=model, optimizer=optimizer, config=config, lr_scheduler=scheduler
         )
@@ -121,9 +133,16 @@ def main(stage: str, out: str) -> None:
         result["routes"][route] = compared(partial(run, "autowarmup", route, zero, rank), references[1])
     two = partial(run, "autowarmup", "object", zero, rank, groups=2)
     result["routes"]["object_2groups"] = compared(two, references[2])
-    for groups, key in ((1, "radam_measured"), (2, "radam_measured_2groups")):
+    if zero == 3:  # 66 elements in sub-groups of 30: three optimizer calls per step
+        small = partial(run, "autowarmup", "built", zero, rank, sub_group_size=30)
+        result["routes"]["built_subgroups"] = compared(small, references[1])
+    cases = [(1, None, "radam_measured"), (2, None, "radam_measured_2groups")]
+    if zero == 3:
+        cases.append((1, 30, "radam_measured_subgroups"))
+    for groups, size, key in cases:
         reference = run("radam_measured", None, None, rank, groups=groups)
-        result[key] = compared(partial(run, "radam_measured", None, zero, rank, groups=groups), reference)
+        sharded = partial(run, "radam_measured", None, zero, rank, groups=groups, sub_group_size=size)
+        result[key] = compared(sharded, reference)
     write_json(out, f"autowarmup_zero{stage}_rank{rank}.json", result)
     dist.barrier()
 
