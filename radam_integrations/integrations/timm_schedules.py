@@ -184,12 +184,9 @@ def create_scheduler_v2(original: Callable[..., Any], *args: Any, **kwargs: Any)
             UserWarning,
             stacklevel=2,
         )
-    inner = sched[len(PREFIX) :] if sched.startswith(PREFIX) else ""
-    if inner in ("", "none"):
-        _, num_epochs = original(optimizer, sched="none", warmup_epochs=0, **named)
-        return AutoWarmupLRScheduler(optimizer), num_epochs
+    inner = sched[len(PREFIX) :] if sched.startswith(PREFIX) else "none"
     decay, num_epochs = original(optimizer, sched=inner, warmup_epochs=0, **named)
-    if decay is None:
+    if decay is None and inner != "none":
         raise ValueError(
             f"sched={sched!r}: timm has no schedule named {inner!r} (use auto_warmup or "
             "auto_warmup_<name> with one of timm's names: cosine, tanh, step, multistep, poly, ...)"
