@@ -73,7 +73,7 @@ $(DS_STAMP): $(STAMP)
 	touch $@
 
 test-deepspeed: $(DS_STAMP)
-	PYTHONPATH=$(CURDIR) $(DS_VENV)/bin/python -m pytest -m deepspeed tests/test_deepspeed.py $(PYTEST_ARGS)
+	PYTHONPATH=$(CURDIR) $(DS_VENV)/bin/python -m pytest -m deepspeed tests/test_deepspeed.py tests/test_deepspeed_arguments.py $(PYTEST_ARGS)
 
 # XLA on the CPU (PJRT_DEVICE=CPU), single process: torch_xla 2.9 needs torch 2.9, so this venv is
 # separate and large (about 7 GB). Not part of `make test`.

@@ -127,11 +127,6 @@ def test_only_rank_0_reports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     assert not (tmp_path / "warmup").exists()
 
 
-def test_nothing_to_report_says_so(session: DetectSession, capsys: pytest.CaptureFixture[str]) -> None:
-    assert session.finish() == []
-    assert "no Adam-family optimizer stepped" in capsys.readouterr().out
-
-
 def test_framework_detectors_are_announced_once_when_they_settle(
     session: DetectSession, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -150,3 +145,51 @@ def test_framework_detectors_are_announced_once_when_they_settle(
     assert detector.settled_step is not None
     out = capsys.readouterr().out
     assert out.count(f"warmup detector: AdamW settled at step {detector.settled_step}") == 1
+
+
+def test_the_scripts_own_detector_is_reported_even_once_gone(session: DetectSession, tmp_path: Path) -> None:
+    """A detector the script built (e.g. through its own WarmupDetectorCallback) is in the run's report."""
+    model = torch.nn.Linear(8, 2)
+    opt = torch.optim.Adam(model.parameters())
+    mine = WarmupDetector(opt, every=5, name="Mine")
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(10):
+        opt.zero_grad()
+        model(torch.randn(16, 8, generator=gen)).pow(2).mean().backward()
+        opt.step()
+        mine.update()
+    expected = [r["step"] for r in mine.history]
+    del mine, opt, model
+    gc.collect()
+    (path,) = session.finish()
+    history = json.loads(Path(path).read_text())
+    assert [row["optimizer"] for row in history["summary"]] == ["Mine"]
+    assert [r["step"] for r in history["records"]] == expected == [1, 2, 4, 8, 10]
+
+
+def test_an_internal_detector_is_not_reported(session: DetectSession) -> None:
+    model = torch.nn.Linear(8, 2)
+    opt = torch.optim.Adam(model.parameters())
+    with claims.attaching(claims.INTERNAL):
+        internal = WarmupDetector(opt)
+    train(opt, model, 1)
+    internal.update()
+    assert internal.evaluations == 1
+    assert [d.attach_level for d in session.detectors] == [claims.HOOK]  # the hook's own, not the internal
+
+
+@pytest.mark.parametrize(
+    ("optimizer", "message"),
+    [
+        (None, "warmup detector: no optimizer stepped in this run; nothing to report"),
+        ("SGD", "warmup detector: no detector evaluated in this run (stepped: SGD; only Adam-family"),
+    ],
+)
+def test_the_end_message_says_what_stepped(
+    session: DetectSession, optimizer: str | None, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if optimizer is not None:
+        model = torch.nn.Linear(8, 2)
+        train(getattr(torch.optim, optimizer)(model.parameters(), lr=0.1), model, 2)
+    assert session.finish() == []
+    assert message in capsys.readouterr().out

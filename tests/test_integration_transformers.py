@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import warnings
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -734,8 +735,86 @@ def test_trainer_takes_auto_warmup_through_optimizers(tmp_path: Path) -> None:
     recorder = Recorder()
     trainer = Trainer(model, training_args(tmp_path, max_steps=6, logging_steps=1), train_dataset=TokenIds(),
                       optimizers=(opt, sched), callbacks=[recorder])  # fmt: skip
-    trainer.train()
+    with pytest.warns(UserWarning, match="optim='radam' is ignored: the Trainer was given AdamW"):
+        trainer.train()  # the helper's arguments say optim="radam": the warning comes on the real path
     assert trainer.lr_scheduler is sched and sched.rectifier.detector.last_step == 6
     lrs = [logs["learning_rate"] for _, logs in recorder.logs if "learning_rate" in logs]
     assert lrs[0] == pytest.approx(2e-3 * theory.measured_rectification(2.0, 1, 0.999))
     assert lrs[-1] > lrs[0]
+
+
+# ---------------------------------------------------------------------- what would be swapped or fail late
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"warmup_steps": 10}, r"measures the warmup itself; leave warmup_steps at 0 \(got warmup_steps=10"),
+        ({"warmup_steps": 0.1}, "leave warmup_steps at 0"),
+        ({"lr_scheduler_kwargs": {"warmup": 3}}, r"lr_scheduler_kwargs: unknown option\(s\) \['warmup'\]"),
+        ({"lr_scheduler_kwargs": '{"tol": 0.2, "nope": 1}'}, r"unknown option\(s\) \['nope'\]"),
+    ],
+)
+def test_auto_warmup_arguments_fail_when_built_not_at_train(
+    tmp_path: Path, overrides: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message) as caught:
+        training_args(tmp_path, lr_scheduler_type="auto_warmup_cosine", **overrides)
+    if "warmup_ratio" not in inspect.signature(TrainingArguments).parameters:
+        assert "warmup_ratio" not in str(caught.value)  # transformers 5 has no such field to set
+    training_args(tmp_path, lr_scheduler_type="auto_warmup_cosine", lr_scheduler_kwargs={"tol": 0.2})  # valid
+
+
+def test_deepspeed_blocks_that_would_replace_ours_are_refused() -> None:
+    """transformers lets a DeepSpeed config's blocks replace optim and lr_scheduler_type: say so up front."""
+    from types import SimpleNamespace
+
+    from radam_integrations.integrations.transformers_args import check_training_arguments
+
+    def args(optim: str, sched: str, config: dict[str, Any]) -> Any:
+        return SimpleNamespace(
+            optim=optim, optim_args=None, lr_scheduler_type=sched, lr_scheduler_kwargs=None, warmup_steps=0,
+            hf_deepspeed_config=SimpleNamespace(config=config),
+        )  # fmt: skip
+
+    warmup_lr = {"scheduler": {"type": "WarmupLR", "params": {}}}
+    never = r"lr_scheduler_type='auto_warmup_cosine' would never run: .*\(WarmupLR\)"
+    with pytest.raises(ValueError, match=never):
+        check_training_arguments(args("radamw", "auto_warmup_cosine", warmup_lr))
+    with pytest.raises(ValueError, match=r"optim='radam' would never run: .*\"optimizer\" block \(AdamW\)"):
+        check_training_arguments(args("radam", "linear", {"optimizer": {"type": "AdamW"}}))
+    check_training_arguments(args("radamw", "linear", warmup_lr))  # DeepSpeed's scheduler, ours not asked
+    check_training_arguments(args("adamw_torch", "linear", {"optimizer": {"type": "AdamW"}}))
+
+
+def test_an_optimizer_handed_to_the_trainer_says_optim_is_ignored(tmp_path: Path) -> None:
+    model = tiny_gpt2()
+    adamw = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    trainer = Trainer(model, training_args(tmp_path, optim="radam"), train_dataset=TokenIds(),
+                      optimizers=(adamw, None))  # fmt: skip
+    ignored = r"optim='radam' is ignored: the Trainer was given AdamW through optimizers="
+    with pytest.warns(UserWarning, match=ignored):
+        trainer.create_optimizer()
+    assert trainer.optimizer is adamw
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        trainer.create_optimizer()  # said once per Trainer
+        ours = Trainer(model, training_args(tmp_path, optim="radam"), train_dataset=TokenIds())
+        ours.create_optimizer()  # no optimizer handed over: nothing to say
+        radam = optimizer_cls_and_kwargs(training_args(tmp_path))
+        by_cls = Trainer(model, training_args(tmp_path, optim="radam"), train_dataset=TokenIds(),
+                         optimizer_cls_and_kwargs=radam)  # fmt: skip
+        by_cls.create_optimizer()  # RAdam through optimizer_cls_and_kwargs: what optim asked for
+    sgd = Trainer(model, training_args(tmp_path, optim="radamw"), train_dataset=TokenIds(),
+                  optimizer_cls_and_kwargs=(torch.optim.SGD, {"lr": 0.1}))  # fmt: skip
+    with pytest.warns(UserWarning, match=r"optim='radamw' is ignored: .*SGD through optimizer_cls_and_kwar"):
+        sgd.create_optimizer()
+
+
+def test_a_scheduler_handed_to_the_trainer_says_auto_warmup_is_ignored(tmp_path: Path) -> None:
+    model = tiny_gpt2()
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: 1.0)
+    args = training_args(tmp_path, optim="adamw_torch", lr_scheduler_type="auto_warmup_cosine")
+    trainer = Trainer(model, args, train_dataset=TokenIds(), optimizers=(opt, sched))
+    with pytest.warns(UserWarning, match=r"lr_scheduler_type='auto_warmup_cosine' is ignored: .* LambdaLR"):
+        trainer.create_scheduler(num_training_steps=12, optimizer=opt)
+    assert trainer.lr_scheduler is sched

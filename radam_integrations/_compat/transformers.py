@@ -33,6 +33,18 @@ everything that is not ours:
    ``TrainingArguments`` converts ``lr_scheduler_type`` with ``SchedulerType(value)`` (a closed
    ``str`` Enum, also the ``--lr_scheduler_type`` choices) and ``get_scheduler`` looks the factory
    up in that dict; there is no registry. Installed with 1.
+8. ``TrainingArguments.hf_deepspeed_config.config`` (read, :func:`deepspeed_config`): the
+   DeepSpeed config transformers resolved from ``deepspeed=`` (a path or a dict); its
+   ``"optimizer"`` and ``"scheduler"`` blocks replace ``optim`` and ``lr_scheduler_type``.
+9. ``Trainer.create_optimizer`` and ``Trainer.create_scheduler`` are wrapped
+   (:func:`check_before_create`): when the Trainer was handed its own optimizer or scheduler
+   (``optimizers=(opt, sched)``, ``optimizer_cls_and_kwargs=``) while the arguments name ours,
+   one warning says which one runs. Both are public methods that a subclass may override.
+10. ``get_last_checkpoint`` is replaced in ``transformers.trainer_utils`` and in
+   ``transformers.trainer``'s namespace (:func:`replace_last_checkpoint`), where
+   ``Trainer.train(resume_from_checkpoint=True)`` looks it up, by one that skips a ``checkpoint-N``
+   whose save was killed (see :mod:`radam_integrations.integrations.transformers_checkpoints`);
+   transformers' own picks the highest number, complete or not. Installed by ``register()``.
 """
 
 from __future__ import annotations
@@ -49,19 +61,24 @@ __all__ = [
     "MARK",
     "OPTIMIZATION_MODULE",
     "TRAINER_MODULE",
+    "TRAINER_UTILS_MODULE",
     "TRAINING_ARGS_MODULE",
     "add_default_callback",
     "add_optim_names",
     "add_scheduler_names",
+    "check_before_create",
     "check_optim_args_on_init",
+    "deepspeed_config",
     "ensure_stateful_entry",
     "merge_into_logs",
+    "replace_last_checkpoint",
     "route_optimizer_names",
     "stateful_entry",
 ]
 
 TRAINING_ARGS_MODULE = "transformers.training_args"
 TRAINER_MODULE = "transformers.trainer"
+TRAINER_UTILS_MODULE = "transformers.trainer_utils"
 OPTIMIZATION_MODULE = "transformers.optimization"
 #: Attribute set on each wrapper, holding the wrapped original.
 MARK = "_radam_integrations_original"
@@ -100,6 +117,44 @@ def check_optim_args_on_init(training_args_cls: type, check: Callable[[Any], Non
 
     setattr(__post_init__, MARK, original)
     training_args_cls.__post_init__ = __post_init__
+
+
+def deepspeed_config(args: Any) -> dict[str, Any] | None:
+    """The DeepSpeed config of ``TrainingArguments`` (patch 8), or ``None`` without DeepSpeed."""
+    resolved = getattr(getattr(args, "hf_deepspeed_config", None), "config", None)
+    if isinstance(resolved, dict):
+        return resolved
+    given = getattr(args, "deepspeed", None)
+    return given if isinstance(given, dict) else None
+
+
+def check_before_create(trainer_cls: type, attr: str, check: Callable[[Any], None]) -> None:
+    """Run ``check(trainer)`` before ``Trainer.<attr>`` (the two ``create_*`` methods; patch 9)."""
+    original = trainer_cls.__dict__.get(attr)
+    if original is None or getattr(original, MARK, None) is not None:
+        return
+
+    @functools.wraps(original)
+    def create(self: Any, *args: Any, **kwargs: Any) -> Any:
+        check(self)
+        return original(self, *args, **kwargs)
+
+    setattr(create, MARK, original)
+    setattr(trainer_cls, attr, create)
+
+
+def replace_last_checkpoint(modules: list[ModuleType], replacement: Callable[[Any], Any]) -> None:
+    """Put ``replacement`` in place of ``get_last_checkpoint`` in each of ``modules`` (patch 10)."""
+    for module in modules:
+        current = getattr(module, "get_last_checkpoint", None)
+        if current is None:
+            raise RuntimeError(
+                f"{module.__name__}.get_last_checkpoint is gone in this transformers version; pass "
+                "resume_from_checkpoint=last_complete_checkpoint(output_dir) to Trainer.train instead"
+            )
+        if getattr(current, MARK, None) is None:
+            setattr(replacement, MARK, current)
+            module.get_last_checkpoint = replacement
 
 
 def route_optimizer_names(

@@ -122,12 +122,6 @@ class _DetectorSet:
             session.add(detector)  # the runner's --detect reports it at the end
         return detector
 
-    def evaluated(self, detector: WarmupDetector) -> None:
-        """After an evaluation: the runner's ``--detect`` session keeps it and says when T is found."""
-        session = current_session()
-        if session is not None and self.level == claims.FRAMEWORK:
-            session.evaluated(detector)
-
     def find(self, optimizer: Any) -> WarmupDetector | None:
         for known, detector in zip(self.optimizers, self.detectors):
             if known is optimizer:
@@ -414,9 +408,7 @@ class WarmupDetectorCallback(_DetectorViews, *_TRAINER_CALLBACK_BASES):  # type:
         for detector in self._set.detectors:
             if detector.outranked:
                 continue
-            metrics = detector.update()
-            if metrics:
-                self._set.evaluated(detector)
+            metrics = detector.update()  # an evaluation reaches the runner's session by itself
             if not metrics or not self.log:
                 continue
             metrics = select_metrics(metrics, self.metrics)
@@ -577,9 +569,7 @@ class FabricWarmupDetectorCallback(_DetectorViews):
                 return
         if detector.outranked:
             return
-        metrics = detector.update()
-        if metrics:
-            self._set.evaluated(detector)
+        metrics = detector.update()  # an evaluation reaches the runner's session by itself
         if not metrics or not self.log:
             return
         metrics = select_metrics(metrics, self.metrics)

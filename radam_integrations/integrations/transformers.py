@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -61,6 +62,7 @@ from ..warmup.detector import DEFAULT_EVERY
 from ..warmup.outputs import summary_text, write_outputs
 from . import transformers_args
 from .transformers_args import OPTIM_ARGS, OPTIMIZERS, optim_name, parse_optim_args
+from .transformers_checkpoints import last_complete_checkpoint
 
 _logger = logging.get_logger(__name__)
 
@@ -70,6 +72,7 @@ __all__ = [
     "AutoWarmupDetectorCallback",
     "WarmupDetectorCallback",
     "attach_by_default",
+    "last_complete_checkpoint",
     "optimizer_cls_and_kwargs",
     "parse_optim_args",
     "register",
@@ -100,7 +103,11 @@ def register() -> tuple[str, ...]:
     """Make ``optim="radam"`` and ``optim="radamw"`` work in ``TrainingArguments`` and the Trainer.
 
     Idempotent; call it (or ``import radam_integrations.hf``) before ``TrainingArguments`` or
-    ``HfArgumentParser`` is built. Other ``optim`` names behave exactly as before.
+    ``HfArgumentParser`` is built. Other ``optim`` names behave exactly as before. Also: the
+    arguments refuse what would fail or be dropped at ``train()`` (see
+    :func:`~.transformers_args.check_training_arguments`), the Trainer warns when an optimizer or
+    scheduler handed to it replaces ours, and ``resume_from_checkpoint=True`` skips a checkpoint
+    whose save was killed (:func:`last_complete_checkpoint`).
 
     Returns:
         The registered names.
@@ -112,7 +119,63 @@ def register() -> tuple[str, ...]:
     """
     transformers_args.install(importlib.import_module(compat.TRAINING_ARGS_MODULE))
     compat.route_optimizer_names(Trainer, lambda args: optim_name(args.optim) in OPTIMIZERS, _route)
+    compat.check_before_create(Trainer, "create_optimizer", _warn_if_optimizer_replaced)
+    compat.check_before_create(Trainer, "create_scheduler", _warn_if_scheduler_replaced)
+    modules = [importlib.import_module(name) for name in (compat.TRAINER_UTILS_MODULE, compat.TRAINER_MODULE)]
+    compat.replace_last_checkpoint(modules, _get_last_checkpoint)
     return tuple(OPTIMIZERS)
+
+
+def _get_last_checkpoint(folder: Any) -> str | None:
+    """transformers' ``get_last_checkpoint``, skipping a checkpoint whose save was killed (patch 10)."""
+    return last_complete_checkpoint(folder)
+
+
+def _warn_once(trainer: Any, what: str, message: str) -> None:
+    seen = trainer.__dict__.setdefault("_radam_integrations_warned", set())
+    if what not in seen:
+        seen.add(what)
+        warnings.warn(message, UserWarning, stacklevel=4)
+
+
+def _warn_if_optimizer_replaced(trainer: Any) -> None:
+    """``optim="radam"`` with an optimizer handed to the Trainer: say which one runs."""
+    name = optim_name(trainer.args.optim)
+    if name not in OPTIMIZERS:
+        return
+    given = trainer.optimizer
+    if given is not None:
+        cls, route = type(getattr(given, "optimizer", given)), "optimizers=(optimizer, ...)"
+    elif getattr(trainer, "optimizer_cls_and_kwargs", None) is not None:
+        cls, route = trainer.optimizer_cls_and_kwargs[0], "optimizer_cls_and_kwargs="
+    else:
+        return
+    if not (isinstance(cls, type) and issubclass(cls, RAdam)):
+        _warn_once(
+            trainer,
+            "optimizer",
+            f"optim={name!r} is ignored: the Trainer was given {getattr(cls, '__name__', cls)} through "
+            f"{route}, which trains instead",
+        )
+
+
+def _warn_if_scheduler_replaced(trainer: Any) -> None:
+    """An AutoWarmup ``lr_scheduler_type`` with a scheduler handed to the Trainer: say which one runs."""
+    from .transformers_schedules import SCHEDULERS
+
+    name = optim_name(trainer.args.lr_scheduler_type)
+    given = trainer.lr_scheduler
+    if name not in SCHEDULERS or given is None:
+        return
+    from ..autowarmup import AutoWarmup
+
+    if not isinstance(given, AutoWarmup):
+        _warn_once(
+            trainer,
+            "scheduler",
+            f"lr_scheduler_type={name!r} is ignored: the Trainer was given {type(given).__name__} through "
+            "optimizers=(..., lr_scheduler), which schedules instead",
+        )
 
 
 def _route(args: TrainingArguments) -> tuple[type[RAdam], dict[str, Any]]:
@@ -304,12 +367,8 @@ class WarmupDetectorCallback(TrainerCallback, ExportableState):
         metrics = self.detector.update()  # every rank: sharded state is reduced collectively
         if metrics is None:
             return
-        self._evaluated()
         if state.is_world_process_zero:
             self._unlogged = select_metrics(metrics, self.metrics)
-
-    def _evaluated(self) -> None:
-        """After each evaluation (the automatic callback tells the runner's session)."""
 
     def on_step_end(self, args: TrainingArguments, state: Any, control: Any, **kwargs: Any) -> None:
         # trainer_state.json is written by process 0 alone (state() runs there only), so a
@@ -354,8 +413,3 @@ class AutoWarmupDetectorCallback(WarmupDetectorCallback):
         session = current_session()
         if session is not None and self.detector is not None:
             session.add(self.detector)
-
-    def _evaluated(self) -> None:
-        session = current_session()
-        if session is not None and self.detector is not None:
-            session.evaluated(self.detector)

@@ -170,9 +170,31 @@ def radam_kwargs(args: Any, optim: str | None = None) -> dict[str, Any]:
 
 
 def check_training_arguments(args: Any) -> None:
-    """Validate ``optim_args`` when ``args.optim`` is ours (run at the end of ``__post_init__``)."""
-    if optim_name(args.optim) in OPTIMIZERS:
+    """Refuse what would fail or be dropped at ``train()`` (run at the end of ``__post_init__``).
+
+    ``optim_args`` when ``args.optim`` is ours; a DeepSpeed config with an ``"optimizer"`` block
+    beside our ``optim`` (transformers then lets DeepSpeed build its own optimizer and ignores
+    ``optim``); our ``lr_scheduler_type`` names' arguments (see
+    :func:`.transformers_schedules.check_scheduler_arguments`).
+
+    Raises:
+        ValueError: one line naming the problem and what to do.
+    """
+    from .._compat.transformers import deepspeed_config
+    from .transformers_schedules import check_scheduler_arguments
+
+    config = deepspeed_config(args)
+    name = optim_name(args.optim)
+    if name in OPTIMIZERS:
         parse_optim_args(args.optim_args)
+        if config and "optimizer" in config:
+            theirs = (config.get("optimizer") or {}).get("type", "its optimizer")
+            raise ValueError(
+                f"optim={name!r} would never run: the DeepSpeed config has an \"optimizer\" block "
+                f"({theirs}), and transformers then builds DeepSpeed's optimizer instead; remove that "
+                "block to train with RAdam"
+            )
+    check_scheduler_arguments(args, config)
 
 
 def install(training_args_module: Any) -> None:

@@ -16,11 +16,12 @@ Example:
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["SCHEDULERS", "install"]
+__all__ = ["SCHEDULERS", "check_scheduler_arguments", "install"]
 
 
 def _linear(step: int, total: int) -> float:
@@ -39,6 +40,64 @@ SCHEDULERS: dict[str, tuple[str, Callable[[int, int], float] | None]] = {
 }
 
 
+def _warmup_fields(args: Any) -> str:
+    """The warmup fields this transformers version has (5.x dropped ``warmup_ratio``)."""
+    return "warmup_steps and warmup_ratio" if hasattr(args, "warmup_ratio") else "warmup_steps"
+
+
+def _options(kwargs: Any) -> dict[str, Any]:
+    """``lr_scheduler_kwargs`` as a dict (transformers accepts a JSON string too)."""
+    if kwargs is None or kwargs == "":
+        return {}
+    if isinstance(kwargs, str):
+        try:
+            kwargs = json.loads(kwargs)
+        except ValueError:
+            raise ValueError(f"lr_scheduler_kwargs: not a JSON object: {kwargs!r}") from None
+    if not isinstance(kwargs, dict):
+        raise ValueError(f"lr_scheduler_kwargs: expected a dict of AutoWarmup options, got {kwargs!r}")
+    return dict(kwargs)
+
+
+def check_scheduler_arguments(args: Any, deepspeed_config: dict[str, Any] | None = None) -> None:
+    """Refuse, when the arguments are built, what would fail or be dropped at ``train()``.
+
+    For our ``lr_scheduler_type`` names: a warmup length (the warmup is measured), unknown
+    ``lr_scheduler_kwargs`` (they are AutoWarmup's measurement options), and a DeepSpeed config with
+    a ``"scheduler"`` block (transformers then builds DeepSpeed's scheduler and never ours).
+
+    Raises:
+        ValueError: one line naming the problem and what to do.
+    """
+    name = str(getattr(args.lr_scheduler_type, "value", args.lr_scheduler_type))
+    if name not in SCHEDULERS:
+        return
+    warmup = float(getattr(args, "warmup_steps", 0) or 0) + float(getattr(args, "warmup_ratio", 0) or 0)
+    if warmup:
+        raise ValueError(
+            f"lr_scheduler_type={name!r} measures the warmup itself; leave {_warmup_fields(args)} at 0 "
+            f"(got warmup_steps={args.warmup_steps})"
+        )
+    from ..warmup.config import DetectorConfig
+
+    options = _options(args.lr_scheduler_kwargs)
+    known = set(DetectorConfig().as_dict()) | {"sharded"}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise ValueError(
+            f"lr_scheduler_kwargs: unknown option(s) {unknown} for lr_scheduler_type={name!r}; "
+            f"AutoWarmup takes {sorted(known)}"
+        )
+    DetectorConfig.build(None, **{k: v for k, v in options.items() if k != "sharded"})  # values
+    if deepspeed_config and "scheduler" in deepspeed_config:
+        theirs = (deepspeed_config.get("scheduler") or {}).get("type", "its scheduler")
+        raise ValueError(
+            f"lr_scheduler_type={name!r} would never run: the DeepSpeed config has a \"scheduler\" block "
+            f"({theirs}), and transformers then builds DeepSpeed's scheduler instead; remove that block "
+            "to use the measured warmup, or drop lr_scheduler_type to keep DeepSpeed's"
+        )
+
+
 def _factory(name: str) -> Callable[..., Any]:
     decay_of = SCHEDULERS[name][1]
 
@@ -49,8 +108,8 @@ def _factory(name: str) -> Callable[..., Any]:
 
         if num_warmup_steps:
             raise ValueError(
-                f"lr_scheduler_type={name!r} measures the warmup itself; leave warmup_steps and "
-                f"warmup_ratio at 0 (got {num_warmup_steps} warmup steps)"
+                f"lr_scheduler_type={name!r} measures the warmup itself; leave warmup_steps at 0 "
+                f"(got {num_warmup_steps} warmup steps)"
             )
         decay = None
         if decay_of is not None:

@@ -11,7 +11,9 @@ optimizers (SGD, ...) are left alone.
 Framework callbacks come first where a framework has them (the Hugging Face Trainer's, added by
 the runner; Lightning's and Fabric's, through their entry points): they log to the framework's
 loggers and checkpoints, and the hook's detector steps aside for them (see :mod:`.claims`), as
-it does for a detector the script builds itself.
+it does for a detector the script builds itself. The session reports those too: it hears every
+detector's evaluations (:func:`~.detector.on_evaluation`), whoever built it, except the internal
+ones that only feed a computation.
 
 While the script runs, one line is printed when a detector settles. When it ends (normally,
 through ``sys.exit`` or an exception), :meth:`DetectSession.finish` prints the summary table
@@ -33,7 +35,7 @@ from torch.optim.optimizer import register_optimizer_step_post_hook
 from .._console import say
 from . import claims
 from .config import DetectorConfig
-from .detector import WarmupDetector
+from .detector import WarmupDetector, on_evaluation
 from .outputs import HISTORY_FILE, summary_text, write_outputs
 from .unwrap import UnsupportedOptimizerError, unwrap_optimizer
 
@@ -130,6 +132,9 @@ class DetectSession:
         self._entries: list[_Entry] = []
         self._announced: set[int] = set()  # ids of the detectors whose T was printed
         self._handle: Any = None
+        self._stop_listening: Any = None
+        #: The class names of the optimizers that stepped, for the end message when none was watched.
+        self.stepped: set[str] = set()
 
     # ------------------------------------------------------------------ lifetime
     def start(self) -> None:
@@ -137,6 +142,7 @@ class DetectSession:
         global _current
         if self._handle is None:
             self._handle = register_optimizer_step_post_hook(self._after_step)
+            self._stop_listening = on_evaluation(self._heard)
         _current = self
 
     def stop(self) -> None:
@@ -144,7 +150,8 @@ class DetectSession:
         global _current
         if self._handle is not None:
             self._handle.remove()
-            self._handle = None
+            self._stop_listening()
+            self._handle = self._stop_listening = None
         if _current is self:
             _current = None
 
@@ -173,8 +180,16 @@ class DetectSession:
             if entry.ref() is detector:
                 entry.report, entry.yielded = _report(detector), detector.outranked
 
+    def _heard(self, detector: WarmupDetector) -> None:
+        """Any detector evaluated (ours, a framework callback's, the script's own)."""
+        if detector.attach_level == claims.INTERNAL or detector.outranked:
+            return
+        self.add(detector)
+        self.evaluated(detector)
+
     # ------------------------------------------------------------------ the hook
     def _after_step(self, optimizer: Any, args: Any, kwargs: Any) -> None:
+        self.stepped.add(type(optimizer).__name__)
         detector = getattr(optimizer, _ATTR, None)
         if detector is False:
             return
@@ -182,10 +197,8 @@ class DetectSession:
             detector = self._attach(optimizer)
             if detector is None:
                 return
-        if detector.outranked:
-            return  # a framework callback or the script's own detector watches this optimizer
-        if detector.update() is not None:
-            self.evaluated(detector)
+        if not detector.outranked:  # else a framework callback or the script's own detector watches it
+            detector.update()  # an evaluation reaches _heard
 
     def _attach(self, optimizer: Any) -> WarmupDetector | None:
         try:
@@ -256,7 +269,7 @@ class DetectSession:
         reports = self.reports()
         if not reports:
             if not failed:
-                say("warmup detector: no Adam-family optimizer stepped in this run; nothing to report")
+                say("warmup detector: " + self._nothing_to_report())
             return []
         say(summary_text(reports))
         replaced = (self.directory / HISTORY_FILE).exists()
@@ -264,6 +277,16 @@ class DetectSession:
         note = " (replacing an earlier run's; --detector-dir keeps runs apart)" if replaced else ""
         say("warmup detector: wrote " + ", ".join(written) + note)
         return written
+
+
+    def _nothing_to_report(self) -> str:
+        """Why there is no report, truthfully: what stepped."""
+        if not self.stepped:
+            return "no optimizer stepped in this run; nothing to report"
+        return (
+            f"no detector evaluated in this run (stepped: {', '.join(sorted(self.stepped))}; "
+            "only Adam-family optimizers are watched); nothing to report"
+        )
 
 
 def _mark(optimizer: Any, value: Any) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import struct
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,7 +42,14 @@ from .sampling import TensorSample, allocate_sample, draw_sample
 from .sums import FIELD, SUM_FIELDS, group_sums
 from .unwrap import UnsupportedOptimizerError, check_adam_family, unwrap_optimizer
 
-__all__ = ["GROUP_METRICS", "RUN_METRICS", "RUN_WORST", "UnsupportedOptimizerError", "WarmupDetector"]
+__all__ = [
+    "GROUP_METRICS",
+    "RUN_METRICS",
+    "RUN_WORST",
+    "UnsupportedOptimizerError",
+    "WarmupDetector",
+    "on_evaluation",
+]
 
 _STATE_VERSION = 2  # 2: float32 sample memory, column-wise bounded history
 _EXTRA = ("step_sum", "step_count")  # appended to the sums so the step survives the reduce
@@ -49,6 +57,23 @@ _EXTRA = ("step_sum", "step_count")  # appended to the sums so the step survives
 _EARLY = (1, 2, 4, 8)
 #: The evaluation period when the config leaves it to the adapter (``every=None``) and none chose.
 DEFAULT_EVERY = 10
+
+_evaluation_listeners: list[Callable[[WarmupDetector], None]] = []
+
+
+def on_evaluation(listener: Callable[[WarmupDetector], None]) -> Callable[[], None]:
+    """Call ``listener(detector)`` after every evaluation of every detector; returns the remover.
+
+    The runner's ``--detect`` session listens, so that it reports every detector of the run,
+    also one the script built itself (whose framework callback the session does not know).
+    """
+    _evaluation_listeners.append(listener)
+
+    def remove() -> None:
+        if listener in _evaluation_listeners:
+            _evaluation_listeners.remove(listener)
+
+    return remove
 
 
 @dataclass
@@ -307,6 +332,8 @@ class WarmupDetector:
         if self.config.keep_history:
             self._remember(record)
         self.evaluations += 1
+        for listener in tuple(_evaluation_listeners):
+            listener(self)
         return metrics
 
     def _group_metrics(self, gi: int, group: dict[str, Any], row: list[float], t: float) -> dict[str, float]:
