@@ -31,6 +31,8 @@ from pathlib import Path
 import torch
 
 from radam_integrations import AutoWarmup, RAdam, WarmupDetector
+from radam_integrations._threads import choose_threads
+from radam_integrations._threads import describe as describe_threads
 from radam_integrations.demo.model import ModelConfig, PostLNTransformer
 from radam_integrations.files import write_json
 
@@ -73,8 +75,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--what", choices=("detector", "autowarmup"), default="detector")
     parser.add_argument("--d-model", type=int, default=ModelConfig.d_model)
     parser.add_argument("--layers", type=int, default=ModelConfig.n_layers)
+    parser.add_argument("--threads", type=int, help="torch threads (default: OMP_NUM_THREADS if set, else 1)")
     parser.add_argument("--out", type=Path, default=None, help="benchmarks/results/<what>_overhead.json")
     args = parser.parse_args(argv)
+    try:
+        threads, why = choose_threads(args.threads)
+    except ValueError as err:
+        parser.error(str(err))
+    torch.set_num_threads(threads)  # this program's own choice (see radam_integrations._threads)
+    print(describe_threads(threads, why))
     out = args.out or Path(f"benchmarks/results/{args.what}_overhead.json")
 
     config = ModelConfig(d_model=args.d_model, n_layers=args.layers, d_ff=4 * args.d_model)

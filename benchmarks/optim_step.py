@@ -33,6 +33,8 @@ from pathlib import Path
 import torch
 
 from radam_integrations import RAdam
+from radam_integrations._threads import choose_threads
+from radam_integrations._threads import describe as describe_threads
 from radam_integrations.files import write_json
 
 BYTES_PER_PARAM = 28  # float32: 4 reads + 3 writes of 4 bytes
@@ -212,8 +214,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=None, help="timed rounds (default: by size)")
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, help="torch threads (default: OMP_NUM_THREADS if set, else 1)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/optim_step.json"))
     args = parser.parse_args(argv)
+    try:
+        threads, why = choose_threads(args.threads)
+    except ValueError as err:
+        parser.error(str(err))
+    torch.set_num_threads(threads)  # this program's own choice (see radam_integrations._threads)
+    print(describe_threads(threads, why))
 
     device = torch.device(args.device)
     results = []

@@ -30,6 +30,8 @@ from typing import Any, NoReturn
 
 from . import theory
 from ._text_table import text_table
+from ._threads import choose_threads, torch_threads
+from ._threads import describe as describe_threads
 from ._version import __version__
 from .files import dumps
 
@@ -190,8 +192,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     if args.seeds is not None:
         settings = dataclasses.replace(settings, seeds=tuple(range(args.seeds)))
     out = Path(args.out)
+    threads, why = _threads(args.threads)
     print(f"warmup ablation -> {out} ({len(settings.seeds)} seed(s), {settings.steps} steps per run)")
-    run_ablation(settings, out, progress=not args.no_progress)
+    print(describe_threads(threads, why))
+    with torch_threads(threads):
+        run_ablation(settings, out, progress=not args.no_progress)
     print(
         f"wrote {out / 'demo_results.json'}, {out / 'summary.md'}, {out / 'metrics.csv'}, {out / 'demo.png'}"
     )
@@ -246,6 +251,8 @@ def _cmd_study(args: argparse.Namespace) -> int:
     out = Path(args.out)
     runs = sum(len(plan.arm_specs(t, 1)) for t in plan.tasks) + len(plan.tasks)
     print(f"warmup study -> {out} ({len(plan.tasks)} tasks, {runs} runs, {args.workers} worker(s))")
+    why = "the study's choice: one per worker, reproducible and never oversubscribing"
+    print(describe_threads(1, why, workers=args.workers))
     try:
         results = run_study(plan, out, workers=args.workers, progress=not args.no_progress)
     except ValueError as err:  # the output folder holds another plan's (or a damaged) results file
@@ -254,6 +261,13 @@ def _cmd_study(args: argparse.Namespace) -> int:
     written = write_report(results, out, plot=not args.no_plot)
     print("wrote " + ", ".join(str(p) for p in [out / "study_results.json", *written]))
     return 0
+
+
+def _threads(requested: int | None) -> tuple[int, str]:
+    try:
+        return choose_threads(requested)
+    except ValueError as err:
+        raise CLIError(str(err)) from err
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
@@ -315,6 +329,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="runs/demo", help="output directory (default: runs/demo)")
     p.add_argument("--steps", type=int, help="optimizer steps per run (default: 250, quick: 150)")
     p.add_argument("--seeds", type=int, help="number of seeds (default: 3, quick: 1)")
+    p.add_argument("--threads", type=int, help="torch threads (default: OMP_NUM_THREADS if set, else 1)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_demo)
 

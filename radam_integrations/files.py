@@ -44,6 +44,7 @@ except ImportError:  # pragma: no cover - Windows: stale temporaries are left al
 
 __all__ = [
     "atomic_write",
+    "invalid_json_message",
     "remove_stale_temporaries",
     "strict_json",
     "write_json",
@@ -52,6 +53,18 @@ __all__ = [
 #: A temporary is only removed when it is unlocked AND untouched for this long: a writer takes its
 #: lock right after creating the file, and this closes that microsecond window.
 STALE_AFTER_S = 2.0
+
+
+def invalid_json_message(path: str | os.PathLike[str], err: json.JSONDecodeError) -> str:
+    """One line for a file that is not valid JSON, saying where it breaks.
+
+    >>> try:
+    ...     json.loads('{"a": "unfinished')
+    ... except json.JSONDecodeError as err:
+    ...     print(invalid_json_message("h.json", err))
+    h.json: not valid JSON (line 1, column 7: Unterminated string starting at); truncated?
+    """
+    return f"{path}: not valid JSON (line {err.lineno}, column {err.colno}: {err.msg}); truncated?"
 
 
 def strict_json(obj: Any) -> Any:

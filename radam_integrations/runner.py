@@ -49,8 +49,8 @@ HELP = f"""{USAGE}
 
 Run SCRIPT as `python SCRIPT ARGS...` would, with RAdam registered in every installed framework
 (transformers: --optim radam/radamw; timm: --opt radam/radamw), each when the script imports it,
-and AutoWarmup's scheduler names (transformers: --lr_scheduler_type auto_warmup[_linear|_cosine];
-timm: --sched auto_warmup[_<timm schedule>]).
+and the experimental AutoWarmup's scheduler names (transformers: --lr_scheduler_type
+auto_warmup[_linear|_cosine]; timm: --sched auto_warmup[_<timm schedule>]).
 
 options (before SCRIPT; everything after SCRIPT is passed to it):
   --detect            attach the warmup detector to every Adam-family optimizer the script trains
@@ -124,8 +124,8 @@ def run_script(
 
     if os.environ.get("RANK", "0") == "0" and os.environ.get(QUIET_ENV) != "1":
         names = {
-            "transformers": "--optim radam/radamw, --lr_scheduler_type auto_warmup*",
-            "timm": "--opt radam/radamw, --sched auto_warmup*",
+            "transformers": "--optim radam/radamw; experimental: --lr_scheduler_type auto_warmup*",
+            "timm": "--opt radam/radamw; experimental: --sched auto_warmup*",
         }
         found = [f"{name} ({names[name]})" for name in installed_frameworks()]
         print(

@@ -74,7 +74,10 @@ def _write(name: str, text: str):
     [
         (lambda d: d / "missing", "no such file or directory"),
         (lambda d: d, "no warmup history found"),
-        (_write("warmup_history.json", '{"format": "radam-integrations/warmup-hi'), "not valid JSON"),
+        (
+            _write("warmup_history.json", '{"format": "radam-integrations/warmup-hi'),
+            "not valid JSON (line 1, column 12: Unterminated string starting at); truncated?",
+        ),
         (_write("warmup_history.csv", ""), "empty CSV"),
         (_write("trainer_state.json", '{"log_history": [{"step": 1, "loss": 2}]}'), "holds no warmup/"),
     ],

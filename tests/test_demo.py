@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import subprocess
@@ -19,13 +20,14 @@ def test_quick_demo_end_to_end(tmp_path, subprocess_env) -> None:
     proc = subprocess.run([*cli, "demo", "--quick", "--out", str(out), "--no-progress"],
                           capture_output=True, text=True, timeout=600, env=subprocess_env)  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "torch threads: 1 (OMP_NUM_THREADS)" in proc.stdout  # the demo says what it chose
     for name in ("demo_results.json", "summary.md", "metrics.csv", "demo.png"):
         assert (out / name).is_file(), name
     assert (out / "demo.png").stat().st_size > 30_000
 
     results = json.loads((out / "demo_results.json").read_text())
     settings = DemoSettings.from_dict(results["settings"])
-    assert settings == DemoSettings.quick()
+    assert settings == DemoSettings.quick() and results["torch_threads"] == 1
     assert {r["arm"] for r in results["runs"]} == {a.key for a in ARMS}
     for run in results["runs"]:
         assert len(run["train_loss"]) == settings.steps
@@ -43,6 +45,16 @@ def test_quick_demo_end_to_end(tmp_path, subprocess_env) -> None:
     assert report.returncode == 0, report.stderr[-2000:]
     assert "RAdam (ours), no warmup" in report.stdout
     assert (tmp_path / "again.png").stat().st_size > 30_000
+
+
+@pytest.mark.process
+@pytest.mark.parametrize(("threads", "env"), [("0", {}), (None, {"OMP_NUM_THREADS": "two"})])
+def test_a_bad_thread_count_is_one_line_and_exit_2(tmp_path, subprocess_env, threads, env) -> None:
+    cli = [sys.executable, "-m", "radam_integrations.cli", "demo", "--quick", "--out", str(tmp_path)]
+    cli += ["--threads", threads] if threads else []
+    proc = subprocess.run(cli, capture_output=True, text=True, timeout=300, env={**subprocess_env, **env})
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert ("--threads must be at least 1" if threads else "OMP_NUM_THREADS='two'") in proc.stderr
 
 
 def test_steps_to_target() -> None:
@@ -82,3 +94,18 @@ def test_a_diverged_seed_is_counted_not_a_crash(tmp_path, stored) -> None:
     assert "2.500 ± 0.500 (1/3 diverged)" in table and "diverged (2/2)" in table
     assert "diverged (2/2)" in terminal_table([radam, adam], settings)
     assert plot_results(results, tmp_path / "demo.png") and (tmp_path / "demo.png").stat().st_size > 10_000
+
+
+def test_an_unsettled_detector_is_not_passed_off_as_a_suggestion() -> None:
+    from radam_integrations.demo.ablation import _detector_suggestion
+    from radam_integrations.demo.tables import describe_setup
+
+    settings = dataclasses.replace(DemoSettings.quick(), steps=30)
+    runs = [{"arm": "radam", "suggested_warmup_steps": None}, {"arm": "adam", "suggested_warmup_steps": 50}]
+    value, source = _detector_suggestion(runs, settings)
+    assert value == 2000 and "did not settle in any of the 1 RAdam run(s) of 30 steps" in source
+    text = describe_setup({"settings": settings.to_dict(), "detector_suggested_warmup": value,
+                           "detector_suggestion_source": source})  # fmt: skip
+    assert "2000 steps (the detector did not settle" in text and "untuned fallback" in text
+    settled = [{"arm": "radam", "suggested_warmup_steps": s} for s in (120, 140, 160)]
+    assert _detector_suggestion(settled, settings) == (140, "median over 3 settled RAdam run(s)")

@@ -748,3 +748,34 @@ def test_lightning_cli_lr_scheduler_auto_warmup_says_it_is_stepped_per_epoch(tmp
         cli = LightningCLI(Regression, args=args, save_config_callback=None)
     (config,) = cli.trainer.lr_scheduler_configs
     assert type(config.scheduler).__name__ == "AutoWarmup" and config.interval == "epoch"
+
+
+@pytest.mark.fit
+@pytest.mark.parametrize("form", ["lists", "bare_in_dict"])
+def test_auto_warmup_returned_without_interval_step_says_it_is_stepped_per_epoch(tmp_path, form):
+    """configure_optimizers returning AutoWarmup without ``"interval": "step"``: Lightning steps it
+    once per epoch; AutoWarmup says so (the route table in docs/routes.md)."""
+    from radam_integrations import AutoWarmup
+
+    pl = package("lightning.pytorch")
+
+    class PerEpoch(pl.LightningModule):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = nn.Sequential(nn.Linear(8, 16), nn.Tanh(), nn.Linear(16, 1))
+
+        def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+            x, y = batch
+            return nn.functional.mse_loss(self.net(x), y)
+
+        def configure_optimizers(self) -> Any:
+            opt = torch.optim.AdamW(self.parameters(), lr=1e-2)
+            sched = AutoWarmup(opt)
+            return ([opt], [sched]) if form == "lists" else {"optimizer": opt, "lr_scheduler": sched}
+
+    fit = trainer(pl, tmp_path, [], max_steps=2 * BATCHES_PER_EPOCH, logger=False)
+    expected = rf"{BATCHES_PER_EPOCH} optimizer steps after the previous one.*'interval': 'step'"
+    with pytest.warns(UserWarning, match=expected):
+        fit.fit(PerEpoch(), loader())
+    (config,) = fit.lr_scheduler_configs
+    assert config.interval == "epoch"

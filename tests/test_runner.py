@@ -273,7 +273,7 @@ def test_the_runner_says_what_it_registered_once(tmp_path: Path, subprocess_env:
     script.write_text("print('ran')\n")
     result = run([CLI, "run", str(script)], subprocess_env, tmp_path)
     (line,) = [x for x in result.stderr.splitlines() if x.startswith("radam-integrations:")]
-    assert "transformers (--optim radam/radamw, --lr_scheduler_type auto_warmup*)" in line
-    assert "timm (--opt radam/radamw, --sched auto_warmup*)" in line
+    assert "transformers (--optim radam/radamw; experimental: --lr_scheduler_type auto_warmup*)" in line
+    assert "timm (--opt radam/radamw; experimental: --sched auto_warmup*)" in line
     quiet = run([CLI, "run", str(script)], {**subprocess_env, "RADAM_INTEGRATIONS_QUIET": "1"}, tmp_path)
     assert quiet.stderr == "" and quiet.stdout == "ran\n"

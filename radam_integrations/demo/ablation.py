@@ -54,10 +54,11 @@ def run_ablation(settings: DemoSettings, out: Path, progress: bool = True) -> di
     bar = progress_bar(total, enabled=progress, unit="step")
     runs: list[dict[str, Any]] = []
     suggested: int | None = None
+    source: str | None = None
     started = time.perf_counter()
     for arm in ARMS:
         if arm.warmup == "detector":
-            suggested = _detector_suggestion(runs, settings)
+            suggested, source = _detector_suggestion(runs, settings)
         for seed in settings.seeds:
             bar.set_description(f"{arm.key} seed {seed}")
             length = warmup_length(arm, settings, suggested)
@@ -67,8 +68,10 @@ def run_ablation(settings: DemoSettings, out: Path, progress: bool = True) -> di
         "settings": settings.to_dict(),
         "arms": [asdict(a) for a in ARMS],
         "detector_suggested_warmup": suggested,
+        "detector_suggestion_source": source,
         "seconds": time.perf_counter() - started,
         "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
         "runs": runs,
     }
     save_results(results, out)
@@ -76,14 +79,16 @@ def run_ablation(settings: DemoSettings, out: Path, progress: bool = True) -> di
     return results
 
 
-def _detector_suggestion(runs: list[dict[str, Any]], settings: DemoSettings) -> int:
-    """Median of the RAdam runs' suggestions; the untuned length if none settled."""
-    values = [
-        r["suggested_warmup_steps"] for r in runs if r["arm"] == "radam" and r["suggested_warmup_steps"]
-    ]
+def _detector_suggestion(runs: list[dict[str, Any]], settings: DemoSettings) -> tuple[int, str]:
+    """Median of the RAdam runs' suggestions, or the untuned length if none settled; and which."""
+    radam = [r for r in runs if r["arm"] == "radam"]
+    values = [r["suggested_warmup_steps"] for r in radam if r["suggested_warmup_steps"]]
     if not values:
-        return theory.untuned_linear_warmup(settings.beta2)
-    return int(statistics.median_low(values))
+        return theory.untuned_linear_warmup(settings.beta2), (
+            f"the detector did not settle in any of the {len(radam)} RAdam run(s) of {settings.steps} "
+            "steps, so this is the untuned fallback 2/(1-beta2), not a measurement"
+        )
+    return int(statistics.median_low(values)), f"median over {len(values)} settled RAdam run(s)"
 
 
 def write_reports(results: dict[str, Any], out: Path) -> dict[str, Path]:

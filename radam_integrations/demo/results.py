@@ -14,7 +14,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from ..files import write_json
+from ..files import invalid_json_message, write_json
 
 __all__ = ["RESULTS_FILE", "load_results", "save_results", "write_metrics_csv"]
 
@@ -40,7 +40,7 @@ def load_results(run_dir: Path) -> dict[str, Any]:
     except OSError as err:
         raise HistoryError(f"{path}: cannot read ({err.strerror or err})") from err
     except json.JSONDecodeError as err:
-        raise HistoryError(f"{path}: not valid JSON ({err.msg} at line {err.lineno}); truncated?") from err
+        raise HistoryError(invalid_json_message(path, err)) from err
     if not isinstance(data, dict) or not {"settings", "arms", "runs"} <= set(data):
         raise HistoryError(f"{path}: not a demo results file (needs settings, arms and runs)")
     for run in data["runs"] if isinstance(data["runs"], list) else ():

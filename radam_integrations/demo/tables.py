@@ -67,6 +67,7 @@ def describe_setup(results: dict[str, Any]) -> str:
         f"(length {settings.length}, vocabulary {model.vocab_size - 2}), lr={settings.lr:g}, "
         f"betas=({settings.beta1}, {settings.beta2}), batch {settings.batch_size}, {settings.steps} steps, "
         f"seeds {list(settings.seeds)}. Detector-suggested warmup: "
-        f"{results.get('detector_suggested_warmup')} steps (median over the RAdam runs). "
+        f"{results.get('detector_suggested_warmup')} steps "
+        f"({results.get('detector_suggestion_source') or 'median over the RAdam runs'}). "
         f"Wall time {results.get('seconds', 0):.0f} s."
     )

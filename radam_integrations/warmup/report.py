@@ -18,7 +18,7 @@ from typing import Any
 
 from .. import theory
 from .._text_table import text_table
-from ..files import atomic_write, write_json
+from ..files import atomic_write, invalid_json_message, write_json
 
 __all__ = [
     "HistoryError",
@@ -139,7 +139,7 @@ def _parse_json(text: str, path: Path) -> list[dict[str, Any]]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:
-        raise HistoryError(f"{path}: not valid JSON ({err.msg} at line {err.lineno}); truncated?") from err
+        raise HistoryError(invalid_json_message(path, err)) from err
     except RecursionError as err:
         raise HistoryError(f"{path}: JSON nested too deeply") from err
     if isinstance(data, dict) and data.get("format") == FORMAT:

@@ -24,6 +24,7 @@ from accelerate.tracking import GeneralTracker
 from radam_integrations import RAdam
 from radam_integrations.integrations.accelerate import AccelerateWarmupDetector
 from tests.helpers import accelerate_loop as loop
+from tests.scripts.distributed.common import run_then_shut_down
 
 
 class FileTracker(GeneralTracker):
@@ -111,4 +112,4 @@ def main(out_dir: Path) -> None:
 
 if __name__ == "__main__":
     warnings.simplefilter("ignore", UserWarning)
-    main(Path(sys.argv[1]))
+    run_then_shut_down(main, Path(sys.argv[1]))

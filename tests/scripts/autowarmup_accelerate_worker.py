@@ -22,6 +22,7 @@ from accelerate import Accelerator
 
 from radam_integrations import AutoWarmup
 from tests.helpers import accelerate_loop as loop
+from tests.scripts.distributed.common import run_then_shut_down
 
 
 def main(out_dir: Path) -> None:
@@ -85,4 +86,4 @@ def main(out_dir: Path) -> None:
 
 if __name__ == "__main__":
     warnings.simplefilter("ignore", UserWarning)
-    main(Path(sys.argv[1]))
+    run_then_shut_down(main, Path(sys.argv[1]))

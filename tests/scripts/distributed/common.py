@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,3 +31,21 @@ def write_json(out_dir: str, name: str, payload: Any) -> None:
 def env_summary() -> dict[str, Any]:
     return {"world_size": dist.get_world_size(), "backend": dist.get_backend(), "rank": dist.get_rank(),
             "local_world": int(os.environ.get("LOCAL_WORLD_SIZE", "0"))}  # fmt: skip
+
+
+def run_then_shut_down(main: Callable[..., Any], *args: Any) -> None:
+    """Run ``main(*args)``, then tear the process group down while the interpreter is still whole.
+
+    A gloo process group that is still referenced when the interpreter finalizes (by a DDP or FSDP
+    wrapper, a DeepSpeed engine, a Lightning or Accelerate object, even after
+    ``destroy_process_group()``) is destructed during finalization, and under load that sometimes
+    aborts the process: ``terminate called without an active exception`` (SIGABRT) from its
+    threads. So ``main``'s objects are freed first (it has returned; ``gc.collect()`` breaks their
+    cycles), then the ranks meet and the group is destroyed, and nothing that holds it is left.
+    """
+    main(*args)
+    gc.collect()
+    if dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+    gc.collect()

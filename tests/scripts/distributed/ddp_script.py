@@ -9,7 +9,7 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 from radam_integrations import RAdam, WarmupDetector
-from tests.scripts.distributed.common import env_summary, init_gloo, write_json
+from tests.scripts.distributed.common import env_summary, init_gloo, run_then_shut_down, write_json
 
 PATHS = {"fused": {"fused": True}, "foreach": {"foreach": True}, "single": {"foreach": False}}
 
@@ -73,9 +73,7 @@ def main(out_dir: str, path: str) -> None:
         ref_logged = run(ref_model, ref_opt, ref_batches, ref_detector, 30)
         diff = max((a - b).abs().max().item() for a, b in zip(ref_model.parameters(), model.parameters()))
         write_json(out_dir, "ddp_reference.json", {"logged": ref_logged, "param_max_abs_diff": diff})
-    dist.barrier()
-    dist.destroy_process_group()
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    run_then_shut_down(main, sys.argv[1], sys.argv[2])

@@ -36,7 +36,7 @@ import torch
 import torch.distributed as dist
 
 from radam_integrations import AutoWarmup, RAdam
-from tests.scripts.distributed.common import write_json
+from tests.scripts.distributed.common import run_then_shut_down, write_json
 from tests.scripts.distributed.deepspeed_script import batches, build
 
 STEPS = 24
@@ -144,8 +144,7 @@ def main(stage: str, out: str) -> None:
         sharded = partial(run, "radam_measured", None, zero, rank, groups=groups, sub_group_size=size)
         result[key] = compared(sharded, reference)
     write_json(out, f"autowarmup_zero{stage}_rank{rank}.json", result)
-    dist.barrier()
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:])
+    run_then_shut_down(main, *sys.argv[1:])

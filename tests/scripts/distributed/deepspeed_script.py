@@ -14,7 +14,7 @@ import torch
 import torch.distributed as dist
 
 from radam_integrations import RAdam, WarmupDetector
-from tests.scripts.distributed.common import write_json
+from tests.scripts.distributed.common import run_then_shut_down, write_json
 
 STEPS = 12
 
@@ -70,8 +70,7 @@ def main(stage: str, out: str) -> None:
         "evaluations": detector.evaluations, "true_numel": sum(p.numel() for p in reference.parameters()),
         "param_max_abs_diff": (params - ref_params).abs().max().item(),
     })  # fmt: skip
-    dist.barrier()
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:])
+    run_then_shut_down(main, *sys.argv[1:])

@@ -5,12 +5,11 @@ from __future__ import annotations
 import sys
 
 import torch
-import torch.distributed as dist
 from torch.distributed.fsdp import FullyShardedDataParallel as FSDP
 
 from radam_integrations import RAdam, WarmupDetector
 from radam_integrations.warmup.reduce import is_flat_param
-from tests.scripts.distributed.common import env_summary, init_gloo, write_json
+from tests.scripts.distributed.common import env_summary, init_gloo, run_then_shut_down, write_json
 
 
 def main(out_dir: str) -> None:
@@ -38,9 +37,7 @@ def main(out_dir: str) -> None:
         "sharded": detector.sharded,
         "sums": detector.raw_sums(),
     })  # fmt: skip
-    dist.barrier()
-    dist.destroy_process_group()
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    run_then_shut_down(main, sys.argv[1])

@@ -7,11 +7,10 @@ from __future__ import annotations
 import sys
 
 import torch
-import torch.distributed as dist
 from torch.distributed.fsdp import fully_shard
 
 from radam_integrations import AutoWarmup, RAdam, WarmupDetector
-from tests.scripts.distributed.common import env_summary, init_gloo, write_json
+from tests.scripts.distributed.common import env_summary, init_gloo, run_then_shut_down, write_json
 
 PATHS = {"fused": {"fused": True}, "foreach": {"foreach": True}, "single": {"foreach": False}, "auto": {}}
 
@@ -77,8 +76,6 @@ def main(out_dir: str) -> None:
         }
     result["measured"] = measured_runs(data, rank)
     write_json(out_dir, f"fsdp2_rank{rank}.json", result)
-    dist.barrier()
-    dist.destroy_process_group()
 
 
 def measured_runs(data, rank):
@@ -123,4 +120,4 @@ def measured_runs(data, rank):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    run_then_shut_down(main, sys.argv[1])

@@ -17,7 +17,7 @@ from transformers import GPT2Config, GPT2LMHeadModel, Trainer, TrainerCallback, 
 
 import radam_integrations.hf  # noqa: F401  (registers optim="radamw" and the scheduler names)
 from radam_integrations import AutoWarmup
-from tests.scripts.distributed.common import write_json
+from tests.scripts.distributed.common import run_then_shut_down, write_json
 
 STEPS = 30
 
@@ -77,8 +77,7 @@ def main(stage: str, out: str) -> None:
         "measured": [inner.rectifier.measured(g) for g in range(len(inner.optimizer.param_groups))],
         "lrs": recorder.lrs,
     })  # fmt: skip
-    dist.barrier()
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:])
+    run_then_shut_down(main, *sys.argv[1:])

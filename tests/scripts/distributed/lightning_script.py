@@ -17,7 +17,7 @@ import torch.distributed as dist
 
 from radam_integrations import RAdam
 from radam_integrations.integrations.lightning import WarmupDetectorCallback
-from tests.scripts.distributed.common import write_json
+from tests.scripts.distributed.common import run_then_shut_down, write_json
 
 TOTAL, FIRST = 20, 10
 
@@ -89,8 +89,7 @@ def main(strategy_name: str, out: str, phase: str) -> None:
         "settled": detector.settled_step, "evaluations": detector.evaluations, "history": detector.history,
         "global_step": trainer.global_step,
     })  # fmt: skip
-    dist.barrier()
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:])
+    run_then_shut_down(main, *sys.argv[1:])

@@ -6,6 +6,7 @@ code. It knows nothing about radam_integrations.
 """
 
 import argparse
+import gc
 import json
 import os
 import sys
@@ -56,14 +57,20 @@ def main() -> int:
             lr_scheduler.step_update(num_updates=update)
         lrs.append(optimizer.param_groups[0]["lr"])
     backend = dist.get_backend() if distributed else None
+    class_name = f"{type(optimizer).__module__}.{type(optimizer).__qualname__}"
+    scheduler_name = type(lr_scheduler).__name__
     if distributed:
+        # Nothing may hold the process group when it is destroyed (the DDP wrapper does): one that
+        # outlives it is destructed at interpreter exit, which can abort the process under load.
+        del model, optimizer, lr_scheduler
+        gc.collect()
         dist.destroy_process_group()
     if args.result and rank == 0:
         with open(args.result, "w") as fh:
             json.dump(
                 {
-                    "class": f"{type(optimizer).__module__}.{type(optimizer).__qualname__}",
-                    "scheduler": type(lr_scheduler).__name__,
+                    "class": class_name,
+                    "scheduler": scheduler_name,
                     "lrs": lrs,
                     "world_size": world,
                     "backend": backend,
