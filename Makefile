@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
-# The paper's warmup ablation (about 5 minutes on 2 CPU cores); writes runs/demo/.
+# The paper's warmup ablation (about 8.5 minutes on 2 CPU cores, one torch thread); writes runs/demo/.
 demo: $(STAMP)
 	$(BIN)/radam-integrations demo --out runs/demo
 
