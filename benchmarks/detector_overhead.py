@@ -31,10 +31,10 @@ from pathlib import Path
 import torch
 
 from radam_integrations import AutoWarmup, RAdam, WarmupDetector
-from radam_integrations._threads import choose_threads
-from radam_integrations._threads import describe as describe_threads
-from radam_integrations.demo.model import ModelConfig, PostLNTransformer
 from radam_integrations.files import write_json
+from warmup_ablation.model import ModelConfig, PostLNTransformer
+from warmup_ablation.threads import choose_threads
+from warmup_ablation.threads import describe as describe_threads
 
 
 def make(seed: int, config: ModelConfig, what: str) -> tuple[torch.nn.Module, torch.optim.Optimizer]:
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         threads, why = choose_threads(args.threads)
     except ValueError as err:
         parser.error(str(err))
-    torch.set_num_threads(threads)  # this program's own choice (see radam_integrations._threads)
+    torch.set_num_threads(threads)  # this program's own choice (see warmup_ablation.threads)
     print(describe_threads(threads, why))
     out = args.out or Path(f"benchmarks/results/{args.what}_overhead.json")
 

@@ -33,9 +33,9 @@ from pathlib import Path
 import torch
 
 from radam_integrations import RAdam
-from radam_integrations._threads import choose_threads
-from radam_integrations._threads import describe as describe_threads
 from radam_integrations.files import write_json
+from warmup_ablation.threads import choose_threads
+from warmup_ablation.threads import describe as describe_threads
 
 BYTES_PER_PARAM = 28  # float32: 4 reads + 3 writes of 4 bytes
 
@@ -221,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
         threads, why = choose_threads(args.threads)
     except ValueError as err:
         parser.error(str(err))
-    torch.set_num_threads(threads)  # this program's own choice (see radam_integrations._threads)
+    torch.set_num_threads(threads)  # this program's own choice (see warmup_ablation.threads)
     print(describe_threads(threads, why))
 
     device = torch.device(args.device)

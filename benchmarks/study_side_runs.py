@@ -20,11 +20,11 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
-from radam_integrations._text_table import text_table
 from radam_integrations.files import write_json
-from radam_integrations.study.analysis import arm_stats
-from radam_integrations.study.harness import run_many
-from radam_integrations.study.spec import OPTIMIZERS, RunSpec
+from radam_integrations.tables import text_table
+from warmup_study.analysis import arm_stats
+from warmup_study.harness import run_many
+from warmup_study.spec import OPTIMIZERS, RunSpec
 
 ARM = re.compile(r"^(?P<optimizer>[a-z_]+)-w(?P<warmup>\d+)@(?P<lr>[0-9.eE+-]+)$")
 

@@ -8,9 +8,6 @@ Sub-commands:
 * ``report RUN_DIR``: the warmup detector's summary table and plot, from a saved history
   (``warmup_history.json``/``.csv``), a Lightning ``metrics.csv`` or a Hugging Face
   ``trainer_state.json``.
-* ``demo``: the paper's warmup ablation on a post-LN Transformer (``--quick``: under two minutes).
-* ``study``: the detector's advice checked on real data (stdlib byte LM through the HF Trainer,
-  scikit-learn's digits through timm, the demo's task through Lightning) against a warmup sweep.
 * ``info``: versions of torch and of the frameworks this package integrates with.
 
 Exit codes: 0 on success, 2 on bad input (with a one-line reason on stderr).
@@ -19,7 +16,6 @@ Exit codes: 0 on success, 2 on bad input (with a one-line reason on stderr).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import importlib.metadata
 import importlib.util
 import math
@@ -29,11 +25,9 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from . import theory
-from ._text_table import text_table
-from ._threads import choose_threads, torch_threads
-from ._threads import describe as describe_threads
 from ._version import __version__
 from .files import dumps
+from .tables import text_table
 
 
 class CLIError(Exception):
@@ -108,10 +102,12 @@ def _cmd_report(args: argparse.Namespace) -> int:
     )
 
     run = Path(args.run_dir)
-    if run.is_dir() and (run / "demo_results.json").is_file():
-        return _report_demo(run, args)
-    if run.is_dir() and (run / "study_results.json").is_file():
-        return _report_study(run, args)
+    for results, lab in (("demo_results.json", "warmup_ablation"), ("study_results.json", "warmup_study")):
+        if run.is_dir() and (run / results).is_file():
+            raise CLIError(
+                f"{run} holds {results}, not a detector history: the lab re-renders it from a checkout, "
+                f"`PYTHONPATH=examples:benchmarks python -m {lab} report {run}`"
+            )
     try:
         source = find_history(args.run_dir)
         rows = load_history(source)
@@ -151,123 +147,15 @@ def _plot(plot: Any, data: Any, out: Path, **kwargs: Any) -> str:
         raise CLIError(f"cannot write the plot to {out}: {err.strerror or err}") from err
 
 
-def _report_demo(run: Path, args: argparse.Namespace) -> int:
-    """Re-render a demo directory's table and figure from its ``demo_results.json``."""
-    from .demo.ablation import (
-        DemoSettings,
-        load_results,
-        markdown_table,
-        plot_results,
-        summarize,
-        terminal_table,
+#: The lab's commands, once part of this CLI: the demo and the study live beside the package now.
+LAB_COMMANDS = {"demo": "demo", "study": "study"}
+
+
+def _moved(command: str) -> str:
+    return (
+        f"radam-integrations {command}: error: '{command}' is no longer part of the installed package: "
+        f"from a checkout run `make {LAB_COMMANDS[command]}` (see the README)"
     )
-    from .warmup.report import HistoryError
-
-    try:
-        results = load_results(run)
-    except HistoryError as err:
-        raise CLIError(str(err)) from err
-    try:
-        settings = DemoSettings.from_dict(results["settings"])
-        rows = summarize(results)
-    except (AttributeError, KeyError, TypeError, ValueError) as err:
-        raise CLIError(f"{run / 'demo_results.json'}: malformed demo results ({err!r})") from err
-    out = None if args.no_plot else _png_target(args.out, run, "demo.png")
-    print(f"demo report from {run / 'demo_results.json'}")
-    print(terminal_table(rows, settings))
-    (run / "summary_table.md").write_text(markdown_table(rows, settings) + "\n")
-    if out is not None:
-        print(f"plot: {_plot(plot_results, results, out)}")
-    return 0
-
-
-def _cmd_demo(args: argparse.Namespace) -> int:
-    try:
-        from .demo.ablation import DemoSettings, run_ablation
-    except ImportError as err:  # pragma: no cover - needs lightning
-        raise CLIError(f"the demo needs Lightning: pip install 'radam-integrations[all]' ({err})") from err
-    settings = DemoSettings.quick() if args.quick else DemoSettings()
-    if args.steps is not None:
-        settings = dataclasses.replace(settings, steps=args.steps)
-    if args.seeds is not None:
-        settings = dataclasses.replace(settings, seeds=tuple(range(args.seeds)))
-    out = Path(args.out)
-    threads, why = _threads(args.threads)
-    print(f"warmup ablation -> {out} ({len(settings.seeds)} seed(s), {settings.steps} steps per run)")
-    print(describe_threads(threads, why))
-    with torch_threads(threads):
-        run_ablation(settings, out, progress=not args.no_progress)
-    print(
-        f"wrote {out / 'demo_results.json'}, {out / 'summary.md'}, {out / 'metrics.csv'}, {out / 'demo.png'}"
-    )
-    return 0
-
-
-def _report_study(run: Path, args: argparse.Namespace) -> int:
-    """Re-render a study directory's tables and figures from its ``study_results.json``."""
-    from .study.harness import load_results
-    from .study.report import terminal_report, write_report
-    from .warmup.report import MissingDependencyError
-
-    try:
-        results = load_results(run)
-        text = terminal_report(results)
-    except (ValueError, KeyError, TypeError, StopIteration, IndexError) as err:
-        raise CLIError(f"{run / 'study_results.json'}: malformed study results ({err})") from err
-    print(f"study report from {run / 'study_results.json'}")
-    print(text)
-    try:
-        written = write_report(results, run, plot=not args.no_plot)
-    except MissingDependencyError as err:
-        raise CLIError(str(err)) from err
-    except OSError as err:
-        raise CLIError(f"cannot write the report into {run}: {err.strerror or err}") from err
-    print("wrote " + ", ".join(str(p) for p in written))
-    return 0
-
-
-def _cmd_study(args: argparse.Namespace) -> int:
-    missing = [
-        m for m in ("transformers", "timm", "lightning", "sklearn") if importlib.util.find_spec(m) is None
-    ]
-    if missing:
-        raise CLIError(f"the study needs {', '.join(missing)}: pip install 'radam-integrations[study]'")
-    from .study.harness import run_study
-    from .study.plan import StudyPlan
-    from .study.report import terminal_report, write_report
-
-    plan = StudyPlan.quick() if args.quick else StudyPlan.default()
-    try:
-        if args.tasks:
-            plan = plan.only([name.strip() for name in args.tasks.split(",") if name.strip()])
-        if args.seeds is not None:
-            if args.seeds < 1:
-                raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
-            plan = dataclasses.replace(plan, seeds=tuple(range(args.seeds)))
-        if args.workers < 1:
-            raise ValueError(f"--workers must be >= 1, got {args.workers}")
-    except ValueError as err:
-        raise CLIError(str(err)) from err
-    out = Path(args.out)
-    runs = sum(len(plan.arm_specs(t, 1)) for t in plan.tasks) + len(plan.tasks)
-    print(f"warmup study -> {out} ({len(plan.tasks)} tasks, {runs} runs, {args.workers} worker(s))")
-    why = "the study's choice: one per worker, reproducible and never oversubscribing"
-    print(describe_threads(1, why, workers=args.workers))
-    try:
-        results = run_study(plan, out, workers=args.workers, progress=not args.no_progress)
-    except ValueError as err:  # the output folder holds another plan's (or a damaged) results file
-        raise CLIError(str(err)) from err
-    print(terminal_report(results))
-    written = write_report(results, out, plot=not args.no_plot)
-    print("wrote " + ", ".join(str(p) for p in [out / "study_results.json", *written]))
-    return 0
-
-
-def _threads(requested: int | None) -> tuple[int, str]:
-    try:
-        return choose_threads(requested)
-    except ValueError as err:
-        raise CLIError(str(err)) from err
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
@@ -300,7 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="radam-integrations",
         description="Rectified Adam for PyTorch training stacks: run scripts with RAdam registered, "
-        "horizons, reports and the warmup demo.",
+        "horizons and reports of the warmup detector.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -324,26 +212,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-plot", action="store_true", help="print the table only")
     p.set_defaults(func=_cmd_report)
 
-    p = sub.add_parser("demo", help="the paper's warmup ablation on a post-LN Transformer (Lightning, CPU)")
-    p.add_argument("--quick", action="store_true", help="one seed, fewer steps: under two minutes")
-    p.add_argument("--out", default="runs/demo", help="output directory (default: runs/demo)")
-    p.add_argument("--steps", type=int, help="optimizer steps per run (default: 250, quick: 150)")
-    p.add_argument("--seeds", type=int, help="number of seeds (default: 3, quick: 1)")
-    p.add_argument("--threads", type=int, help="torch threads (default: OMP_NUM_THREADS if set, else 1)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.set_defaults(func=_cmd_demo)
-
-    p = sub.add_parser("study", help="the warmup detector's advice on real data, against a warmup sweep")
-    p.add_argument("--quick", action="store_true", help="every task and arm for a few steps, one seed")
-    p.add_argument("--out", default="runs/study", help="output directory (default: runs/study)")
-    p.add_argument(
-        "--tasks", help="comma-separated task prefixes (bytes_lm, digits, reversal, bytes_lm/gpt2, ...)"
-    )
-    p.add_argument("--seeds", type=int, help="number of seeds (default: 3, quick: 1)")
-    p.add_argument("--workers", type=int, default=2, help="parallel worker processes (default: 2)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("--no-plot", action="store_true", help="tables only")
-    p.set_defaults(func=_cmd_study)
+    for moved, target in LAB_COMMANDS.items():  # listed in --help; main() answers them
+        sub.add_parser(moved, help=f"moved out of the package: `make {target}` in a checkout", add_help=False)
 
     p = sub.add_parser("info", help="versions of torch and the integrated frameworks")
     p.set_defaults(func=_cmd_info)
@@ -357,6 +227,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .runner import main as run_main
 
         return run_main(argv[1:], prog="radam-integrations run")
+    if argv[:1] and argv[0] in LAB_COMMANDS:
+        print(_moved(argv[0]), file=sys.stderr)
+        return 2
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -75,7 +75,8 @@ def repo_root() -> Path:
 def subprocess_env() -> dict[str, str]:
     """Environment for child processes: the repo importable, single-threaded, quiet."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    lab = [str(ROOT / "examples"), str(ROOT / "benchmarks")]  # the lab's packages, beside the library
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *lab, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     env.setdefault("OMP_NUM_THREADS", "1")
     env["PYTHONUNBUFFERED"] = "1"
     env["PYTHON"] = sys.executable

@@ -195,3 +195,19 @@ def _no_warning():
     import contextlib
 
     return contextlib.nullcontext()
+
+
+@pytest.mark.parametrize(("results", "lab"), [("demo_results.json", "warmup_ablation"),
+                                              ("study_results.json", "warmup_study")])  # fmt: skip
+def test_a_lab_folder_points_to_the_labs_report(tmp_path, capsys, results, lab) -> None:
+    (tmp_path / results).write_text("{}")
+    assert main(["report", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"python -m {lab} report {tmp_path}" in err
+
+
+@pytest.mark.parametrize("command", ["demo", "study"])
+def test_the_lab_commands_say_where_they_went(capsys, command) -> None:
+    assert main([command, "--quick"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"`make {command}`" in err and "no longer part of the installed" in err

@@ -15,13 +15,13 @@ from typing import Any
 import pytest
 
 from radam_integrations import theory
-from radam_integrations.cli import main
 from radam_integrations.files import write_json
-from radam_integrations.study.analysis import close_to, rule_of_t_check, summarize_task, verdict
-from radam_integrations.study.harness import RESULTS_FILE, _key, load_results, run_many, suggestion
-from radam_integrations.study.plan import GRID, StudyPlan, TaskPlan
-from radam_integrations.study.report import markdown_report, rule_sentence, terminal_report
-from radam_integrations.study.spec import RunSpec, diverged, run_record
+from warmup_study.analysis import close_to, rule_of_t_check, summarize_task, verdict
+from warmup_study.cli import main
+from warmup_study.harness import RESULTS_FILE, _key, load_results, run_many, suggestion
+from warmup_study.plan import GRID, StudyPlan, TaskPlan
+from warmup_study.report import markdown_report, rule_sentence, terminal_report
+from warmup_study.spec import RunSpec, diverged, run_record
 
 TASK = TaskPlan(
     "reversal/postln", lr=3e-3, beta2=0.99, steps=800, eval_every=100, probe_steps=400, target=0.5
@@ -275,7 +275,7 @@ def test_a_broken_results_file_is_one_line_and_exit_2(
     ],
 )
 def test_study_cli_mistakes_are_one_line_and_exit_2(argv, message, tmp_path, capsys) -> None:
-    assert main(["study", "--quick", "--out", str(tmp_path), *argv]) == 2
+    assert main(["--quick", "--out", str(tmp_path), *argv]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err
 
@@ -285,7 +285,7 @@ def test_step_timer_leaves_out_a_closures_forward_and_backward() -> None:
 
     import torch
 
-    from radam_integrations.study.timing import StepTimer
+    from warmup_study.timing import StepTimer
 
     param = torch.nn.Parameter(torch.ones(3))
     optimizer = torch.optim.SGD([param], lr=0.1)
@@ -308,9 +308,9 @@ def test_step_timer_leaves_out_a_closures_forward_and_backward() -> None:
 @pytest.mark.slow
 @pytest.mark.fit
 def test_quick_study_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """`radam-integrations study --quick`: every task and arm trains through its framework, then resumes."""
+    """`python -m warmup_study --quick`: every task and arm trains through its framework, then resumes."""
     out = tmp_path / "study"
-    assert main(["study", "--quick", "--workers", "1", "--no-progress", "--out", str(out)]) == 0
+    assert main(["--quick", "--workers", "1", "--no-progress", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     results = load_results(out)
     plan = StudyPlan.quick()
@@ -333,7 +333,7 @@ def test_quick_study_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[st
         )
     assert (out / "study.md").read_text().count("## ") == len(plan.tasks)
     # Run again into the same folder: nothing is left to run.
-    assert main(["study", "--quick", "--workers", "1", "--no-progress", "--no-plot", "--out", str(out)]) == 0
+    assert main(["--quick", "--workers", "1", "--no-progress", "--no-plot", "--out", str(out)]) == 0
     assert f"{expected} runs done" in capsys.readouterr().out
     assert len(load_results(out)["runs"]) == expected
     assert load_results(out)["seconds"] >= results["seconds"] > 0  # the first session's time is kept
@@ -343,12 +343,12 @@ def test_a_folder_with_another_plans_results_is_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     before = (_results(tmp_path) / RESULTS_FILE).read_bytes()  # a one-task plan with two seeds
-    assert main(["study", "--quick", "--no-progress", "--out", str(tmp_path)]) == 2
+    assert main(["--quick", "--no-progress", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "holds a study of another plan" in err
     assert (tmp_path / RESULTS_FILE).read_bytes() == before  # nothing overwritten
     (tmp_path / RESULTS_FILE).write_text("{not json")
-    assert main(["study", "--quick", "--no-progress", "--out", str(tmp_path)]) == 2
+    assert main(["--quick", "--no-progress", "--out", str(tmp_path)]) == 2
     assert "not a study results file" in capsys.readouterr().err
 
 

@@ -18,11 +18,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import torch
 
 from radam_integrations import RAdam
-from radam_integrations.study import bytes_lm
-from radam_integrations.study.bytes_lm import SETTINGS, build_model, causal_eval, run
-from radam_integrations.study.corpus import VOCAB_SIZE, load_corpus, split_by_file, stdlib_files
-from radam_integrations.study.spec import RunSpec
-from radam_integrations.study.timing import detector_time
+from warmup_study import bytes_lm
+from warmup_study.bytes_lm import SETTINGS, build_model, causal_eval, run
+from warmup_study.corpus import VOCAB_SIZE, load_corpus, split_by_file, stdlib_files
+from warmup_study.spec import RunSpec
+from warmup_study.timing import detector_time
 
 #: Small enough for a test: fewer bytes, a smaller batch and held-out set than the study's.
 TINY = replace(SETTINGS, batch_size=8, max_train_bytes=2**16, held_out_blocks=32)

@@ -12,9 +12,9 @@ pytest.importorskip("sklearn")
 pytest.importorskip("timm")
 
 from radam_integrations import RAdam
-from radam_integrations.study import digits
-from radam_integrations.study.spec import RunSpec
-from radam_integrations.study.timing import detector_time
+from warmup_study import digits
+from warmup_study.spec import RunSpec
+from warmup_study.timing import detector_time
 
 TASK = "digits/vit_tiny_patch16_224"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from radam_integrations._threads import choose_threads, torch_threads
+from warmup_ablation.threads import choose_threads, torch_threads
 
 
 def test_the_choice_and_where_it_came_from(monkeypatch: pytest.MonkeyPatch) -> None:

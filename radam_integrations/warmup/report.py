@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from .. import theory
-from .._text_table import text_table
 from ..files import atomic_write, invalid_json_message, write_json
+from ..tables import text_table
 
 __all__ = [
     "HistoryError",

@@ -7,7 +7,7 @@ The whole demo, top-down: every configuration of :mod:`.settings` with every see
 ``summary.md`` and ``demo.png``; ``radam-integrations report runs/demo`` re-renders the table
 and the figure from ``demo_results.json``.
 
-The names callers use are importable from here (``from radam_integrations.demo.ablation import
+The names callers use are importable from here (``from warmup_ablation.ablation import
 DemoSettings, run_ablation, ...``); Lightning is imported only when a run starts.
 """
 
@@ -21,8 +21,9 @@ from typing import Any
 
 import torch
 
-from .. import theory
-from .._console import progress_bar
+from radam_integrations import theory
+
+from .console import progress_bar
 from .figure import plot_results
 from .results import RESULTS_FILE, load_results, save_results, write_metrics_csv
 from .settings import ARMS, Arm, DemoSettings, warmup_length

@@ -1,10 +1,11 @@
 """The results as a figure (``demo.png``): loss curves, held-out accuracy, and the detector's view.
 
-Needs matplotlib (:class:`~radam_integrations.warmup.report.MissingDependencyError` otherwise).
+Needs matplotlib (an ImportError says so otherwise).
 """
 
 from __future__ import annotations
 
+import math
 import statistics
 from pathlib import Path
 from typing import Any
@@ -17,9 +18,9 @@ __all__ = ["plot_results"]
 
 def plot_results(results: dict[str, Any], path: Path) -> str:
     """Loss curves, held-out accuracy, and the detector's noise and staleness with T marked."""
-    from ..warmup.report import _finite, _pyplot
+    from .console import pyplot
 
-    plt = _pyplot()
+    plt = pyplot()
     settings = DemoSettings.from_dict(results["settings"])
     keys = (a["key"] for a in results["arms"])
     colors = dict(zip(keys, plt.rcParams["axes.prop_cycle"].by_key()["color"]))
@@ -73,3 +74,7 @@ def plot_results(results: dict[str, Any], path: Path) -> str:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return str(path)
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value)

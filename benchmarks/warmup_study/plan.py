@@ -31,7 +31,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from .. import theory
+from radam_integrations import theory
+
 from .spec import RunSpec
 
 __all__ = ["GRID", "StudyPlan", "TaskPlan"]

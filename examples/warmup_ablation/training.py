@@ -31,7 +31,8 @@ def run_one(
     """Train one configuration with one seed; return its curves and the detector's findings."""
     import lightning.pytorch as pl
 
-    from ..integrations.lightning import WarmupDetectorCallback
+    from radam_integrations.integrations.lightning import WarmupDetectorCallback
+
     from .lightning_module import DemoModule
 
     quiet_lightning()

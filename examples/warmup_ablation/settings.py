@@ -24,7 +24,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .. import theory
+from radam_integrations import theory
+
 from .model import ModelConfig
 
 __all__ = ["ARMS", "Arm", "DemoSettings", "warmup_length"]

@@ -16,8 +16,8 @@ whose training or held-out loss turns non-finite stops there (NaN weights do not
 
 Example (about 2 s; trains 20 steps)::
 
-    from radam_integrations.study.bytes_lm import run
-    from radam_integrations.study.spec import RunSpec
+    from warmup_study.bytes_lm import run
+    from warmup_study.spec import RunSpec
 
     record = run(RunSpec("bytes_lm/gpt2", "radam", warmup_steps=0, lr=3e-3, beta2=0.99,
                          steps=20, seed=0, eval_every=10))
@@ -37,7 +37,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..warmup.unwrap import unwrap_optimizer
+from radam_integrations.warmup import unwrap_optimizer
+
 from .corpus import VOCAB_SIZE, Corpus, load_corpus
 from .spec import RunSpec, run_record
 from .timing import StepTimer
@@ -196,14 +197,14 @@ def _probe_class() -> type:
 
 
 def run(spec: RunSpec, settings: BytesLMSettings = SETTINGS) -> dict[str, Any]:
-    """Train one arm with one seed; return its :func:`~radam_integrations.study.spec.run_record`.
+    """Train one arm with one seed; return its :func:`~warmup_study.spec.run_record`.
 
     Beyond the record's fields: ``optimizer_class`` (the class the Trainer stepped), ``steps_done``
     (a run whose loss turned non-finite stops there), ``median_step_seconds`` (a training step
     from the Trainer's ``on_step_begin`` to ``on_step_end``: forward, backward, clipping,
     optimizer and scheduler; evaluations left out) and ``data`` (:meth:`.Corpus.describe`).
     """
-    from ..integrations.transformers import register
+    from radam_integrations.integrations.transformers import register
 
     if spec.task not in MODELS:
         raise ValueError(f"bytes_lm.run: task must be one of {TASKS}, got {spec.task!r}")
@@ -221,7 +222,7 @@ def _run(spec: RunSpec, settings: BytesLMSettings) -> dict[str, Any]:
     from transformers import PrinterCallback, Trainer, TrainingArguments
     from transformers.utils import logging as hf_logging
 
-    from ..integrations.transformers import WarmupDetectorCallback
+    from radam_integrations.integrations.transformers import WarmupDetectorCallback
 
     corpus = settings.corpus()
     model = build_model(MODELS[spec.task], settings, spec.seed)

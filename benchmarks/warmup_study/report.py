@@ -20,7 +20,8 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from .._text_table import text_table
+from radam_integrations.tables import text_table
+
 from .analysis import AUTO_ARM, rule_of_t_check, summarize_study, task_label, task_runs, verdict
 
 __all__ = ["markdown_report", "plot_task", "terminal_report", "write_report"]
@@ -239,9 +240,9 @@ def terminal_report(results: dict[str, Any]) -> str:
 
 def plot_task(results: dict[str, Any], summary: dict[str, Any], path: Path) -> Path:
     """The two-panel figure of one task (needs matplotlib)."""
-    from ..warmup.report import _pyplot
+    from warmup_ablation.console import pyplot
 
-    plt = _pyplot()
+    plt = pyplot()
     task = next(t for t in results["plan"]["tasks"] if task_label(t) == summary["task"])
     runs = task_runs(results, task)
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
@@ -300,7 +301,7 @@ def _mean(values: list[float]) -> float:
 
 def write_report(results: dict[str, Any], out: Path, *, plot: bool = True) -> list[Path]:
     """``study.md`` and (with matplotlib) one figure per task in ``out``; returns the paths."""
-    from ..files import atomic_write
+    from radam_integrations.files import atomic_write
 
     written = []
     with atomic_write(out / "study.md", "w") as fh:

@@ -1,4 +1,4 @@
-"""Plain-text tables for the console: the ``schedule``, detector-summary and demo tables.
+"""Plain-text tables for the console: the ``schedule`` and detector-summary tables (and the lab's).
 
 Columns are two spaces apart, each as wide as its widest cell, with a line of dashes under the
 header. Cells are strings: each caller formats its own numbers.

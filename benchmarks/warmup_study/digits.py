@@ -32,7 +32,7 @@ Use one torch thread (``torch.set_num_threads(1)``) on a small shared CPU: steps
 
 Example (``run`` and :func:`load_split` need scikit-learn and timm)::
 
-    >>> from radam_integrations.study.spec import RunSpec
+    >>> from warmup_study.spec import RunSpec
     >>> spec = RunSpec("digits/vit_tiny_patch16_224", "radam", warmup_steps=0, lr=3e-3, beta2=0.99,
     ...                steps=800, seed=0)
     >>> name = model_name(spec.task)
@@ -52,7 +52,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..warmup import WarmupDetector
+from radam_integrations import WarmupDetector
+
 from .spec import RunSpec, run_record
 
 __all__ = [
@@ -169,7 +170,7 @@ def build_optimizer(model: nn.Module, spec: RunSpec) -> torch.optim.Optimizer:
     """timm's ``create_optimizer_v2``: our RAdam (``"radamw"``) or timm's ``"adamw"``, as ``spec`` says."""
     from timm.optim import create_optimizer_v2
 
-    from ..integrations import timm as radam_timm
+    from radam_integrations.integrations import timm as radam_timm
 
     radam_timm.register()
     return create_optimizer_v2(
@@ -230,7 +231,7 @@ def _evaluate(model: nn.Module, split: Split) -> tuple[float, float]:
 
 
 def run(spec: RunSpec) -> dict[str, Any]:
-    """Train one arm with one seed; the :func:`~radam_integrations.study.spec.run_record`."""
+    """Train one arm with one seed; the :func:`~warmup_study.spec.run_record`."""
     name = model_name(spec.task)
     split = load_split(_setup(name).image_size)
     torch.manual_seed(spec.seed)

@@ -14,7 +14,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from ..files import invalid_json_message, write_json
+from radam_integrations.files import invalid_json_message, write_json
 
 __all__ = ["RESULTS_FILE", "load_results", "save_results", "write_metrics_csv"]
 
@@ -30,7 +30,7 @@ def save_results(results: dict[str, Any], out: Path) -> Path:
 
 def load_results(run_dir: Path) -> dict[str, Any]:
     """Read ``demo_results.json`` from a demo output directory (errors name the file)."""
-    from ..warmup.report import HistoryError
+    from radam_integrations.warmup import HistoryError
 
     path = run_dir / RESULTS_FILE
     try:

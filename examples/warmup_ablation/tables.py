@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._text_table import text_table
+from radam_integrations.tables import text_table
+
 from .settings import DemoSettings
 
 __all__ = ["describe_setup", "markdown_table", "terminal_table"]

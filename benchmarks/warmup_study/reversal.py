@@ -2,7 +2,7 @@
 
 Kept from the demo as the control the real-data tasks are read against: the task this project
 wrote itself, where warmup is known to matter at the demo's learning rate. The run is the
-demo's :class:`~radam_integrations.demo.lightning_module.DemoModule` (its model at the size of
+demo's :class:`~warmup_ablation.lightning_module.DemoModule` (its model at the size of
 :data:`MODEL`, its training step, held-out set and linear warmup through a step-interval
 ``LambdaLR`` from ``configure_optimizers``, Lightning's own scheduler route), with the study's
 optimizers: ``radam_integrations.RAdam`` or ``torch.optim.RAdam`` (decoupled weight decay) or
@@ -21,9 +21,10 @@ from typing import Any
 
 import torch
 
-from ..demo.model import ModelConfig
-from ..demo.task import ReversalStream
-from ..demo.training import quiet_lightning
+from warmup_ablation.model import ModelConfig
+from warmup_ablation.task import ReversalStream
+from warmup_ablation.training import quiet_lightning
+
 from .spec import RunSpec, run_record
 
 __all__ = ["MODEL", "run"]
@@ -36,9 +37,9 @@ LENGTH, BATCH, VAL_SIZE = 20, 64, 256
 
 def _module(spec: RunSpec) -> Any:
     """The demo's LightningModule with the study's optimizers (everything else is the demo's)."""
-    from ..demo.lightning_module import DemoModule
-    from ..demo.settings import Arm, DemoSettings
-    from ..optim import RAdam
+    from radam_integrations import RAdam
+    from warmup_ablation.lightning_module import DemoModule
+    from warmup_ablation.settings import Arm, DemoSettings
 
     class ReversalModule(DemoModule):
         def make_optimizer(self) -> torch.optim.Optimizer:
@@ -53,7 +54,7 @@ def _module(spec: RunSpec) -> Any:
         def configure_optimizers(self) -> Any:
             if spec.schedule != "auto":
                 return super().configure_optimizers()
-            from ..autowarmup import AutoWarmup
+            from radam_integrations import AutoWarmup
 
             optimizer = self.make_optimizer()
             scheduler = AutoWarmup(optimizer)
@@ -81,7 +82,8 @@ def run(spec: RunSpec) -> dict[str, Any]:
     """Train one arm and seed of the control task; its :func:`~.spec.run_record`."""
     import lightning.pytorch as pl
 
-    from ..integrations.lightning import WarmupDetectorCallback
+    from radam_integrations.integrations.lightning import WarmupDetectorCallback
+
     from .timing import StepTimer
 
     quiet_lightning()

@@ -7,7 +7,7 @@ the resume point: run the same plan into the same folder again and only the miss
 (a folder holding another plan's results is refused rather than overwritten).
 
 Example:
-    >>> from radam_integrations.study.plan import StudyPlan
+    >>> from warmup_study.plan import StudyPlan
     >>> results = run_study(StudyPlan.quick().only(["reversal"]), Path("runs/q"))  # doctest: +SKIP
 """
 
@@ -26,9 +26,10 @@ from typing import Any
 
 import torch
 
-from .. import theory
-from .._console import progress_bar
-from ..files import write_json
+from radam_integrations import theory
+from radam_integrations.files import write_json
+from warmup_ablation.console import progress_bar
+
 from .plan import StudyPlan, TaskPlan
 from .spec import RunSpec
 from .timing import detector_time

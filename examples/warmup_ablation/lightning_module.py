@@ -12,7 +12,8 @@ import lightning.pytorch as pl
 import torch
 import torch.nn.functional as F
 
-from ..optim import RAdam
+from radam_integrations import RAdam
+
 from .model import PostLNTransformer
 from .settings import Arm, DemoSettings
 from .task import validation_set

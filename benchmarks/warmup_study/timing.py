@@ -81,7 +81,7 @@ def detector_time() -> Iterator[list[float]]:
     Wraps the method on the class for the duration of the block (this package's own class: the
     study's worker processes run one training at a time).
     """
-    from ..warmup.detector import WarmupDetector
+    from radam_integrations import WarmupDetector
 
     spent = [0.0]
     original = WarmupDetector.update

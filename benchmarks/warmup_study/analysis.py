@@ -28,7 +28,8 @@ import math
 import statistics
 from typing import Any
 
-from .. import theory
+from radam_integrations import theory
+
 from .plan import TaskPlan
 
 __all__ = [
