@@ -21,10 +21,11 @@ from ._version import __version__
 from .autowarmup import AutoWarmup
 from .optim import RAdam, SparseGradientError
 from .registration import register_all
-from .warmup import UnsupportedOptimizerError, WarmupDetector
+from .warmup import DetectorConfig, UnsupportedOptimizerError, WarmupDetector
 
 __all__ = [
     "AutoWarmup",
+    "DetectorConfig",
     "RAdam",
     "SparseGradientError",
     "UnsupportedOptimizerError",

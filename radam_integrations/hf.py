@@ -10,13 +10,11 @@ are built::
 
     args = TrainingArguments("out", optim="radam")
 
-``python -m radam_integrations.hf SCRIPT [ARGS...]`` runs a script you did not write, exactly as
-``python -m radam_integrations SCRIPT`` does (see :mod:`radam_integrations.runner`).
+``python -m radam_integrations.hf SCRIPT [ARGS...]`` (deprecated: it goes in the next release) runs
+``python -m radam_integrations SCRIPT`` (see :mod:`radam_integrations.runner`).
 """
 
 from __future__ import annotations
-
-import sys
 
 from .integrations.transformers import WarmupDetectorCallback, register
 
@@ -24,7 +22,7 @@ __all__ = ["WarmupDetectorCallback", "register"]
 
 register()
 
-if __name__ == "__main__":
-    from .runner import main
+if __name__ == "__main__":  # the runner's older spelling, deprecated
+    from ._deprecated_runner import run_as_the_runner
 
-    sys.exit(main(prog="python -m radam_integrations.hf"))
+    run_as_the_runner("radam_integrations.hf")

@@ -30,7 +30,6 @@ Example:
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 from .._compat import timm as _compat
@@ -109,7 +108,7 @@ def unregister() -> None:
     )
 
 
-if __name__ == "__main__":  # pragma: no cover - `python -m ...integrations.timm SCRIPT`: the runner
-    from radam_integrations.runner import main
+if __name__ == "__main__":  # the runner's older spelling, deprecated
+    from .._deprecated_runner import run_as_the_runner
 
-    sys.exit(main(prog="python -m radam_integrations.integrations.timm"))
+    run_as_the_runner("radam_integrations.integrations.timm")
