@@ -278,7 +278,6 @@ class DetectSession:
         say("warmup detector: wrote " + ", ".join(written) + note)
         return written
 
-
     def _nothing_to_report(self) -> str:
         """Why there is no report, truthfully: what stepped."""
         if not self.stepped:
