@@ -818,3 +818,18 @@ def test_a_scheduler_handed_to_the_trainer_says_auto_warmup_is_ignored(tmp_path:
     with pytest.warns(UserWarning, match=r"lr_scheduler_type='auto_warmup_cosine' is ignored: .* LambdaLR"):
         trainer.create_scheduler(num_training_steps=12, optimizer=opt)
     assert trainer.lr_scheduler is sched
+
+
+def test_the_attached_callback_is_renamed_and_resumes_old_checkpoints() -> None:
+    """AutoWarmupDetectorCallback (nothing to do with AutoWarmup) is AttachedWarmupDetectorCallback now;
+    the old name still imports, with a DeprecationWarning, and its checkpointed state is found."""
+    from types import SimpleNamespace
+
+    renamed = "AutoWarmupDetectorCallback is now AttachedWarmupDetectorCallback"
+    with pytest.warns(DeprecationWarning, match=renamed):
+        old = hf.AutoWarmupDetectorCallback
+    assert old is hf.AttachedWarmupDetectorCallback
+    saved = {"args": {}, "attributes": {"detector_state": {"marker": 1}}}
+    state = SimpleNamespace(stateful_callbacks={"AutoWarmupDetectorCallback": saved})
+    assert hf.AttachedWarmupDetectorCallback()._state_in(state) == {"marker": 1}
+    assert WarmupDetectorCallback()._state_in(state) == {"marker": 1}

@@ -23,7 +23,7 @@ PUBLIC = {
         "unwrap_optimizer",
     ],
     "radam_integrations.integrations.transformers": [
-        "AutoWarmupDetectorCallback", "OPTIMIZERS", "OPTIM_ARGS", "WarmupDetectorCallback",
+        "AttachedWarmupDetectorCallback", "OPTIMIZERS", "OPTIM_ARGS", "WarmupDetectorCallback",
         "attach_by_default", "last_complete_checkpoint", "optimizer_cls_and_kwargs", "parse_optim_args",
         "register",
     ],

@@ -263,7 +263,7 @@ def test_detect_on_an_unmodified_hf_script(tmp_path: Path, subprocess_env: dict[
     keys = {k for e in logged for k in e if k.startswith("warmup/")}
     compact = {f"warmup/RAdam/{m}" for m in ("noise", "staleness", "settled_step", "suggested_warmup_steps")}
     assert {"warmup/RAdam/noise", "warmup/RAdam/staleness"} <= keys <= compact
-    assert "AutoWarmupDetectorCallback" in state["stateful_callbacks"]
+    assert "AttachedWarmupDetectorCallback" in state["stateful_callbacks"]
     assert "settled T" in result.stdout
     assert (tmp_path / "warmup" / "warmup_history.json").exists()
     assert not (tmp_path / "out" / "warmup_history.json").exists()  # the runner writes, once

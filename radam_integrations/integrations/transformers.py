@@ -69,7 +69,7 @@ _logger = logging.get_logger(__name__)
 __all__ = [
     "OPTIMIZERS",
     "OPTIM_ARGS",
-    "AutoWarmupDetectorCallback",
+    "AttachedWarmupDetectorCallback",
     "WarmupDetectorCallback",
     "attach_by_default",
     "last_complete_checkpoint",
@@ -188,12 +188,12 @@ def _route(args: TrainingArguments) -> tuple[type[RAdam], dict[str, Any]]:
 
 
 def attach_by_default(trainer_module: Any = None) -> None:
-    """Give every Trainer built from now on an :class:`AutoWarmupDetectorCallback` (``--detect``).
+    """Give every Trainer built from now on an :class:`AttachedWarmupDetectorCallback` (``--detect``).
 
     It steps aside when the Trainer also has your own :class:`WarmupDetectorCallback`.
     """
     compat.add_default_callback(
-        trainer_module or importlib.import_module(compat.TRAINER_MODULE), AutoWarmupDetectorCallback
+        trainer_module or importlib.import_module(compat.TRAINER_MODULE), AttachedWarmupDetectorCallback
     )
 
 
@@ -317,13 +317,10 @@ class WarmupDetectorCallback(TrainerCallback, ExportableState):
     def _state_in(self, trainer_state: Any) -> dict[str, Any] | None:
         """The detector state in a resumed ``TrainerState``: this class's entry, else the other one's.
 
-        A run started with ``--detect`` (:class:`AutoWarmupDetectorCallback`) and resumed with an
+        A run started with ``--detect`` (:class:`AttachedWarmupDetectorCallback`) and resumed with an
         explicit callback, or the reverse, continues the same detection.
         """
-        names = [type(self).__name__] + [
-            n for n in ("WarmupDetectorCallback", "AutoWarmupDetectorCallback") if n != type(self).__name__
-        ]
-        for name in names:
+        for name in [type(self).__name__, *(n for n in _STATE_NAMES if n != type(self).__name__)]:
             saved = compat.stateful_entry(trainer_state, name)
             if isinstance(saved, dict):
                 found = (saved.get("attributes") or {}).get("detector_state")
@@ -391,7 +388,7 @@ class WarmupDetectorCallback(TrainerCallback, ExportableState):
         return out
 
 
-class AutoWarmupDetectorCallback(WarmupDetectorCallback):
+class AttachedWarmupDetectorCallback(WarmupDetectorCallback):
     """The callback the runner's ``--detect`` adds to every Trainer (through ``DEFAULT_CALLBACKS``).
 
     Same as :class:`WarmupDetectorCallback` with the defaults, except that it steps aside when the
@@ -413,3 +410,20 @@ class AutoWarmupDetectorCallback(WarmupDetectorCallback):
         session = current_session()
         if session is not None and self.detector is not None:
             session.add(self.detector)
+
+
+#: The names the detector's state is checkpointed under: each class's own, and the attached
+#: callback's name before 0.1 (``AutoWarmupDetectorCallback``), so older checkpoints resume.
+_STATE_NAMES = ("WarmupDetectorCallback", "AttachedWarmupDetectorCallback", "AutoWarmupDetectorCallback")
+
+
+def __getattr__(name: str) -> Any:
+    if name == "AutoWarmupDetectorCallback":  # renamed: it has nothing to do with AutoWarmup
+        warnings.warn(
+            "AutoWarmupDetectorCallback is now AttachedWarmupDetectorCallback (the callback --detect "
+            "attaches); the old name goes in the next release",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return AttachedWarmupDetectorCallback
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
