@@ -28,7 +28,7 @@ LAB := PYTHONPATH=$(CURDIR)/examples:$(CURDIR)/benchmarks
 demo: $(STAMP)
 	$(LAB) $(BIN)/python -m warmup_ablation --out runs/demo
 
-# The same, one seed and fewer steps (about 1.5 minutes); writes runs/demo-quick/.
+# The same, one seed and 150 steps (92 s measured, one thread, idle machine); writes runs/demo-quick/.
 demo-quick: $(STAMP)
 	$(LAB) $(BIN)/python -m warmup_ablation --quick --out runs/demo-quick
 
@@ -37,7 +37,7 @@ demo-quick: $(STAMP)
 study: $(STAMP)
 	$(LAB) $(BIN)/python -m warmup_study --out runs/study
 
-# Every task and arm for 30 steps, one seed (a few minutes); writes runs/study-quick/.
+# Every task and arm for 30 steps, one seed; writes runs/study-quick/.
 study-quick: $(STAMP)
 	$(LAB) $(BIN)/python -m warmup_study --quick --out runs/study-quick
 
