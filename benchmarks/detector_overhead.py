@@ -32,9 +32,10 @@ import torch
 
 from radam_integrations import AutoWarmup, RAdam, WarmupDetector
 from radam_integrations.files import write_json
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))  # the lab, from a checkout
 from warmup_ablation.model import ModelConfig, PostLNTransformer
-from warmup_ablation.threads import choose_threads
-from warmup_ablation.threads import describe as describe_threads
+from warmup_ablation.threads import set_program_threads
 
 
 def make(seed: int, config: ModelConfig, what: str) -> tuple[torch.nn.Module, torch.optim.Optimizer]:
@@ -78,12 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, help="torch threads (default: OMP_NUM_THREADS if set, else 1)")
     parser.add_argument("--out", type=Path, default=None, help="benchmarks/results/<what>_overhead.json")
     args = parser.parse_args(argv)
-    try:
-        threads, why = choose_threads(args.threads)
-    except ValueError as err:
-        parser.error(str(err))
-    torch.set_num_threads(threads)  # this program's own choice (see warmup_ablation.threads)
-    print(describe_threads(threads, why))
+    set_program_threads(args.threads, parser.error)  # this program's own choice
     out = args.out or Path(f"benchmarks/results/{args.what}_overhead.json")
 
     config = ModelConfig(d_model=args.d_model, n_layers=args.layers, d_ff=4 * args.d_model)

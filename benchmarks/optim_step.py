@@ -34,8 +34,9 @@ import torch
 
 from radam_integrations import RAdam
 from radam_integrations.files import write_json
-from warmup_ablation.threads import choose_threads
-from warmup_ablation.threads import describe as describe_threads
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))  # the lab, from a checkout
+from warmup_ablation.threads import set_program_threads
 
 BYTES_PER_PARAM = 28  # float32: 4 reads + 3 writes of 4 bytes
 
@@ -217,12 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, help="torch threads (default: OMP_NUM_THREADS if set, else 1)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/optim_step.json"))
     args = parser.parse_args(argv)
-    try:
-        threads, why = choose_threads(args.threads)
-    except ValueError as err:
-        parser.error(str(err))
-    torch.set_num_threads(threads)  # this program's own choice (see warmup_ablation.threads)
-    print(describe_threads(threads, why))
+    set_program_threads(args.threads, parser.error)  # this program's own choice
 
     device = torch.device(args.device)
     results = []

@@ -22,6 +22,9 @@ from typing import NoReturn
 
 from radam_integrations.files import write_json
 from radam_integrations.tables import text_table
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))  # the lab, from a checkout
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 from warmup_study.analysis import arm_stats
 from warmup_study.harness import run_many
 from warmup_study.spec import OPTIMIZERS, RunSpec

@@ -18,10 +18,10 @@ Example:
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-__all__ = ["ENV", "choose_threads", "describe", "torch_threads"]
+__all__ = ["ENV", "choose_threads", "describe", "set_program_threads", "torch_threads"]
 
 ENV = "OMP_NUM_THREADS"
 
@@ -52,6 +52,23 @@ def describe(threads: int, why: str, workers: int = 1) -> str:
     """The line a program prints about its choice."""
     per = f"{workers} worker processes x {threads}" if workers > 1 else f"{threads}"
     return f"torch threads: {per} ({why})"
+
+
+def set_program_threads(requested: int | None, error: Callable[[str], object]) -> int:
+    """For a program's ``main``: choose (:func:`choose_threads`), set torch's count, print the line.
+
+    ``error`` reports a bad count (``parser.error``: one line, exit 2).
+    """
+    import torch
+
+    try:
+        threads, why = choose_threads(requested)
+    except ValueError as err:
+        error(str(err))
+        raise
+    torch.set_num_threads(threads)
+    print(describe(threads, why))
+    return threads
 
 
 @contextmanager
