@@ -148,13 +148,13 @@ def _plot(plot: Any, data: Any, out: Path, **kwargs: Any) -> str:
 
 
 #: The lab's commands, once part of this CLI: the demo and the study live beside the package now.
-LAB_COMMANDS = {"demo": "demo", "study": "study"}
+LAB_COMMANDS = ("demo", "study")
 
 
 def _moved(command: str) -> str:
     return (
         f"radam-integrations {command}: error: '{command}' is no longer part of the installed package: "
-        f"from a checkout run `make {LAB_COMMANDS[command]}` (see the README)"
+        f"from a checkout run `make {command}` (see the README)"
     )
 
 
@@ -212,8 +212,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-plot", action="store_true", help="print the table only")
     p.set_defaults(func=_cmd_report)
 
-    for moved, target in LAB_COMMANDS.items():  # listed in --help; main() answers them
-        sub.add_parser(moved, help=f"moved out of the package: `make {target}` in a checkout", add_help=False)
+    for moved in LAB_COMMANDS:  # listed in --help; main() answers them
+        sub.add_parser(moved, help=f"moved out of the package: `make {moved}` in a checkout", add_help=False)
 
     p = sub.add_parser("info", help="versions of torch and the integrated frameworks")
     p.set_defaults(func=_cmd_info)

@@ -24,6 +24,7 @@ __all__ = [
     "optim_name",
     "parse_optim_args",
     "radam_kwargs",
+    "refuse_deepspeed_block",
 ]
 
 #: The ``optim`` names we add: name -> (``OptimizerNames`` member name, RAdam defaults).
@@ -187,14 +188,20 @@ def check_training_arguments(args: Any) -> None:
     name = optim_name(args.optim)
     if name in OPTIMIZERS:
         parse_optim_args(args.optim_args)
-        if config and "optimizer" in config:
-            theirs = (config.get("optimizer") or {}).get("type", "its optimizer")
-            raise ValueError(
-                f"optim={name!r} would never run: the DeepSpeed config has an \"optimizer\" block "
-                f"({theirs}), and transformers then builds DeepSpeed's optimizer instead; remove that "
-                "block to train with RAdam"
-            )
+        refuse_deepspeed_block(config, "optimizer", f"optim={name!r}", "to train with RAdam")
     check_scheduler_arguments(args, config)
+
+
+def refuse_deepspeed_block(config: dict[str, Any] | None, block: str, ours: str, remedy: str) -> None:
+    """Raise when the DeepSpeed ``config`` has a ``block`` (``"optimizer"``/``"scheduler"``), with
+    which transformers builds DeepSpeed's instead of ``ours``; ``remedy`` ends the message."""
+    if config and block in config:
+        theirs = (config.get(block) or {}).get("type", f"its {block}")
+        article = "an" if block[0] in "aeiou" else "a"
+        raise ValueError(
+            f"{ours} would never run: the DeepSpeed config has {article} \"{block}\" block ({theirs}), "
+            f"and transformers then builds DeepSpeed's {block} instead; remove that block {remedy}"
+        )
 
 
 def install(training_args_module: Any) -> None:

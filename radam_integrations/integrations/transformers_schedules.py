@@ -40,9 +40,13 @@ SCHEDULERS: dict[str, tuple[str, Callable[[int, int], float] | None]] = {
 }
 
 
+#: The warmup fields of ``TrainingArguments`` (transformers 5.x dropped ``warmup_ratio``).
+_WARMUP_FIELDS = ("warmup_steps", "warmup_ratio")
+
+
 def _warmup_fields(args: Any) -> str:
-    """The warmup fields this transformers version has (5.x dropped ``warmup_ratio``)."""
-    return "warmup_steps and warmup_ratio" if hasattr(args, "warmup_ratio") else "warmup_steps"
+    """The warmup fields this transformers version has."""
+    return " and ".join(field for field in _WARMUP_FIELDS if hasattr(args, field))
 
 
 def _options(kwargs: Any) -> dict[str, Any]:
@@ -69,14 +73,16 @@ def check_scheduler_arguments(args: Any, deepspeed_config: dict[str, Any] | None
     Raises:
         ValueError: one line naming the problem and what to do.
     """
-    name = str(getattr(args.lr_scheduler_type, "value", args.lr_scheduler_type))
+    from .transformers_args import optim_name, refuse_deepspeed_block
+
+    name = optim_name(args.lr_scheduler_type)
     if name not in SCHEDULERS:
         return
-    warmup = float(getattr(args, "warmup_steps", 0) or 0) + float(getattr(args, "warmup_ratio", 0) or 0)
-    if warmup:
+    given = [f"{field}={getattr(args, field)}" for field in _WARMUP_FIELDS if getattr(args, field, 0)]
+    if given:
         raise ValueError(
             f"lr_scheduler_type={name!r} measures the warmup itself; leave {_warmup_fields(args)} at 0 "
-            f"(got warmup_steps={args.warmup_steps})"
+            f"(got {', '.join(given)})"
         )
     from ..warmup.config import DetectorConfig
 
@@ -89,13 +95,10 @@ def check_scheduler_arguments(args: Any, deepspeed_config: dict[str, Any] | None
             f"AutoWarmup takes {sorted(known)}"
         )
     DetectorConfig.build(None, **{k: v for k, v in options.items() if k != "sharded"})  # values
-    if deepspeed_config and "scheduler" in deepspeed_config:
-        theirs = (deepspeed_config.get("scheduler") or {}).get("type", "its scheduler")
-        raise ValueError(
-            f"lr_scheduler_type={name!r} would never run: the DeepSpeed config has a \"scheduler\" block "
-            f"({theirs}), and transformers then builds DeepSpeed's scheduler instead; remove that block "
-            "to use the measured warmup, or drop lr_scheduler_type to keep DeepSpeed's"
-        )
+    refuse_deepspeed_block(
+        deepspeed_config, "scheduler", f"lr_scheduler_type={name!r}",
+        "to use the measured warmup, or drop lr_scheduler_type to keep DeepSpeed's",
+    )  # fmt: skip
 
 
 def _factory(name: str) -> Callable[..., Any]:
