@@ -30,7 +30,8 @@ from pathlib import Path
 
 import torch
 
-from radam_integrations import AutoWarmup, RAdam, WarmupDetector
+from radam_integrations import RAdam, WarmupDetector
+from radam_integrations.experimental import AutoWarmup
 from radam_integrations.files import write_json
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))  # the lab, from a checkout

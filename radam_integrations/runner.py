@@ -28,7 +28,7 @@ import os
 import runpy
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 __all__ = ["DETECTOR_DIR_ENV", "ENV_VAR", "RunnerError", "main", "run_script"]
@@ -40,6 +40,8 @@ ENV_VAR = "RADAM_WARMUP_DETECTOR"
 DETECTOR_DIR_ENV = "RADAM_WARMUP_DETECTOR_DIR"
 #: ``RADAM_INTEGRATIONS_QUIET=1`` drops the runner's one line on stderr that says what it registered.
 QUIET_ENV = "RADAM_INTEGRATIONS_QUIET"
+#: What the runner's first line says it registered, per framework.
+NAMES = {"transformers": "--optim radam/radamw", "timm": "--opt radam/radamw"}
 
 USAGE = (
     "usage: radam-integrations run [--detect] [--detector-dir DIR] SCRIPT [ARGS...]\n"
@@ -48,9 +50,8 @@ USAGE = (
 HELP = f"""{USAGE}
 
 Run SCRIPT as `python SCRIPT ARGS...` would, with RAdam registered in every installed framework
-(transformers: --optim radam/radamw; timm: --opt radam/radamw), each when the script imports it,
-and the experimental AutoWarmup's scheduler names (transformers: --lr_scheduler_type
-auto_warmup[_linear|_cosine]; timm: --sched auto_warmup[_<timm schedule>]).
+(transformers: --optim radam/radamw; timm: --opt radam/radamw), each when the script imports it.
+`python -m radam_integrations.experimental SCRIPT ...` also registers the experimental names.
 
 options (before SCRIPT; everything after SCRIPT is passed to it):
   --detect            attach the warmup detector to every Adam-family optimizer the script trains
@@ -110,10 +111,15 @@ def run_script(
     *,
     detect: bool = False,
     detector_dir: str | os.PathLike[str] = "warmup",
+    register: Callable[..., list[str]] | None = None,
+    names: dict[str, str] | None = None,
 ) -> int:
     """Run ``script`` as ``python script *args`` would, with RAdam registered; return its exit code.
 
-    See the module docstring. Raises :class:`RunnerError` when ``script`` is not a file.
+    See the module docstring. ``register`` replaces :func:`~radam_integrations.register_all`
+    (called with ``when_imported=True``) and ``names`` what the first line says it registered per
+    framework (the experimental package's runner passes its own). Raises :class:`RunnerError`
+    when ``script`` is not a file.
     """
     path = Path(script)
     if not path.is_file():
@@ -122,12 +128,10 @@ def run_script(
 
     from .registration import installed_frameworks, register_all
 
+    register = register or register_all
+    names = names or NAMES
     if os.environ.get("RANK", "0") == "0" and os.environ.get(QUIET_ENV) != "1":
-        names = {
-            "transformers": "--optim radam/radamw; experimental: --lr_scheduler_type auto_warmup*",
-            "timm": "--opt radam/radamw; experimental: --sched auto_warmup*",
-        }
-        found = [f"{name} ({names[name]})" for name in installed_frameworks()]
+        found = [f"{name} ({names[name]})" for name in installed_frameworks(names)]
         print(
             "radam-integrations: RAdam registered with "
             + (", ".join(found) if found else "no installed framework")
@@ -145,10 +149,10 @@ def run_script(
         from ._compat.transformers import TRAINER_MODULE
         from ._import_hooks import when_imported
 
-        register_all(when_imported=True)
+        register(when_imported=True)
         when_imported(TRAINER_MODULE, _attach_hf_callback)
     else:
-        register_all(when_imported=True)
+        register(when_imported=True)
 
     sys.argv = [str(script), *args]
     sys.path[0] = str(path.resolve().parent)  # as `python SCRIPT`: its folder, not the cwd
@@ -193,8 +197,15 @@ def _exit_code(code: object) -> int:
     return 1
 
 
-def main(argv: Sequence[str] | None = None, prog: str = "radam-integrations run") -> int:
-    """Entry point of ``radam-integrations run`` and ``python -m radam_integrations``."""
+def main(
+    argv: Sequence[str] | None = None,
+    prog: str = "radam-integrations run",
+    *,
+    register: Callable[..., list[str]] | None = None,
+    names: dict[str, str] | None = None,
+) -> int:
+    """Entry point of ``radam-integrations run`` and ``python -m radam_integrations``
+    (``register`` and ``names``: as for :func:`run_script`)."""
     try:
         detect, directory, script, script_args = _parse(sys.argv[1:] if argv is None else argv)
         return run_script(
@@ -202,6 +213,8 @@ def main(argv: Sequence[str] | None = None, prog: str = "radam-integrations run"
             script_args,
             detect=_detect_requested(detect),
             detector_dir=directory or os.environ.get(DETECTOR_DIR_ENV) or "warmup",
+            register=register,
+            names=names,
         )
     except RunnerError as err:
         print(f"{prog}: error: {err} (see --help)", file=sys.stderr)

@@ -1,4 +1,5 @@
-"""AutoWarmup and the measured rectification: the theory's relations, synthetic gradients, the scheduler."""
+"""Experimental: AutoWarmup and MeasuredRAdam, the measured rectification: the theory's relations,
+synthetic gradients, the scheduler, RAdam's rectification hook."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from typing import Any
 import pytest
 import torch
 
-from radam_integrations import AutoWarmup, RAdam, UnsupportedOptimizerError, theory
+from radam_integrations import RAdam, UnsupportedOptimizerError, theory
+from radam_integrations.experimental import AutoWarmup, MeasuredRAdam
+from radam_integrations.experimental.measured import PRIOR_C2, MeasuredRectification
 from radam_integrations.warmup import claims
-from radam_integrations.warmup.measured import PRIOR_C2, MeasuredRectification
 
 # ----------------------------------------------------------------------------- theory
 
@@ -266,7 +268,7 @@ def test_measured_radam_refuses_steps_that_show_one_group_at_a_time() -> None:
     model = _model()
     groups = [{"params": [p for p in model.parameters() if p.dim() > 1]},
               {"params": [p for p in model.parameters() if p.dim() == 1]}]  # fmt: skip
-    opt = RAdam(groups, lr=1e-2, rectify="measured")
+    opt = MeasuredRAdam(groups, lr=1e-2)
     model(torch.randn(16, 8)).pow(2).mean().backward()
     opt.step()  # both groups: fine
     everything = opt.param_groups
@@ -334,12 +336,12 @@ def test_measured_rectification_state_rejects_garbage() -> None:
         rect.load_state_dict({"version": 1, "c2": "x", "staleness": [], "detector": {}})
 
 
-# ----------------------------------------------------------------------------- RAdam(rectify="measured")
+# ----------------------------------------------------------------------------- MeasuredRAdam
 
 
-def _radam_run(steps: int, **kwargs: Any) -> tuple[torch.nn.Module, RAdam]:
+def _radam_run(steps: int, measured: bool = False, **kwargs: Any) -> tuple[torch.nn.Module, RAdam]:
     model = _model()
-    opt = RAdam(model.parameters(), lr=1e-2, **kwargs)
+    opt = (MeasuredRAdam if measured else RAdam)(model.parameters(), lr=1e-2, **kwargs)
     for step in range(steps):
         gen = torch.Generator().manual_seed(step)
         opt.zero_grad()
@@ -354,7 +356,7 @@ def _radam_run(steps: int, **kwargs: Any) -> tuple[torch.nn.Module, RAdam]:
 def test_measured_rectification_replaces_r_t_on_every_step_path(path) -> None:
     """Its first steps match a hand-computed update: r_t swapped for the measured multiplier."""
     theory_model, _ = _radam_run(6, **path)
-    measured_model, opt = _radam_run(6, rectify="measured", **path)
+    measured_model, opt = _radam_run(6, measured=True, **path)
     # steps 1-5 are unrectified (rho_t <= 5): identical; step 6 uses m_6 instead of r_6
     before, _ = _radam_run(5, **path)
     first = next(before.parameters())
@@ -369,38 +371,84 @@ def test_measured_rectification_replaces_r_t_on_every_step_path(path) -> None:
     assert expected > 1  # Gaussian-like gradients: the measured rule steps sooner than RAdam
 
 
-def test_measured_rectification_options_state_and_errors() -> None:
-    _, opt = _radam_run(30, rectify="measured", rectify_options={"tol": 0.2, "every": 5})
-    assert opt.rectify == "measured" and opt.measured_rectification.config.tol == 0.2
+def test_measured_radam_options_state_and_errors() -> None:
+    _, opt = _radam_run(30, measured=True, config={"tol": 0.2, "every": 5})
+    assert opt.measured_rectification.config.tol == 0.2
     state = json.loads(json.dumps(opt.state_dict()["measured_rectification"], allow_nan=False))
     assert state["version"] == 1
     _, plain = _radam_run(2)
-    assert "measured_rectification" not in plain.state_dict() and plain.measured_rectification is None
-    with pytest.raises(ValueError, match="rectify must be one of"):
-        RAdam(_model().parameters(), rectify="sparse")
+    assert "measured_rectification" not in plain.state_dict() and plain.rectification(0) is None
     with pytest.raises(ValueError, match="cannot be combined with capturable"):
-        RAdam(_model().parameters(), rectify="measured", capturable=True)
-    with pytest.raises(ValueError, match="need rectify='measured'"):
-        RAdam(_model().parameters(), rectify_options={"tol": 0.2})
+        MeasuredRAdam(_model().parameters(), capturable=True)
     with pytest.raises(TypeError, match="a dict of DetectorConfig fields or a DetectorConfig"):
-        RAdam(_model().parameters(), rectify="measured", rectify_options=[("tol", 0.2)])
+        MeasuredRAdam(_model().parameters(), config=[("tol", 0.2)])
     # A DetectorConfig is taken as well as its fields, as MeasuredRectification and AutoWarmup take it.
-    from radam_integrations.warmup.config import DetectorConfig
+    from radam_integrations import DetectorConfig
 
-    config = DetectorConfig(tol=0.2, every=5)
-    configured = RAdam(_model().parameters(), rectify="measured", rectify_options=config)
+    configured = MeasuredRAdam(_model().parameters(), config=DetectorConfig(tol=0.2, every=5))
     assert configured.measured_rectification.config == opt.measured_rectification.config
 
 
+def test_radams_old_measured_spelling_says_where_it_moved() -> None:
+    """``RAdam(rectify="measured")`` (0.1.0.dev) moved to experimental.MeasuredRAdam: a one-line pointer."""
+    with pytest.raises(ValueError, match=r"moved to the experimental package: use .*MeasuredRAdam"):
+        RAdam(_model().parameters(), rectify="measured")
+    with pytest.raises(ValueError, match="rectify must be 'theory'"):
+        RAdam(_model().parameters(), rectify="sparse")
+    with pytest.raises(ValueError, match=r"pass them as .*MeasuredRAdam\(params, \.\.\., config="):
+        RAdam(_model().parameters(), rectify_options={"tol": 0.2})
+    RAdam(_model().parameters(), rectify="theory")  # the default, spelled out: still accepted
+    # A measured state_dict loaded into a plain RAdam: the moments load, the measurement is refused aloud.
+    _, measured = _radam_run(8, measured=True)
+    _, plain = _radam_run(1)
+    with pytest.warns(UserWarning, match="RAdam ignores it: load it into .*MeasuredRAdam"):
+        plain.load_state_dict(measured.state_dict())
+    # An optimizer pickled by 0.1.0.dev's RAdam(rectify="measured"): its state names the move.
+    state = {**plain.__getstate__(), "rectify": "measured", "measured_rectification": {"config": {}}}
+    with pytest.raises(ValueError, match="pickled with rectify='measured'"):
+        RAdam.__new__(RAdam).__setstate__(state)
+
+
+def test_the_rectification_hook_replaces_r_t_on_rectified_steps_only() -> None:
+    """RAdam's public hook: a constant factor moves only rectified steps, on every host path; it
+    refuses capturable (read on the host) with a message naming the subclass."""
+
+    class Constant(RAdam):
+        def rectification(self, group_index: int):
+            return lambda t: 0.25
+
+    for path in ({"fused": True}, {"foreach": True}, {"foreach": False}):
+        base, _ = _radam_run(5, **path)
+        start = [p.detach().clone() for p in base.parameters()]
+        theirs, _ = _radam_run(6, **path)
+        model = _model()
+        opt = Constant(model.parameters(), lr=1e-2, **path)
+        for step in range(6):
+            gen = torch.Generator().manual_seed(step)
+            opt.zero_grad()
+            model(torch.randn(32, 8, generator=gen)).pow(2).mean().backward()
+            opt.step()
+            if step == 4:  # steps 1-5 unrectified (rho_t <= 5): RAdam's numbers exactly
+                assert all(torch.equal(a, b) for a, b in zip(model.parameters(), start))
+        for a, b, s0 in zip(model.parameters(), theirs.parameters(), start):
+            # atol: float32 rounding of parameters near 0.3 (ulp 3e-8) in ``b - s0``, times 9.7
+            assert torch.allclose(a - s0, (b - s0) * (0.25 / theory.r_t(6, 0.999)), rtol=1e-4, atol=4e-7)
+    capturable = Constant(_model().parameters(), capturable=True)
+    for p in capturable.param_groups[0]["params"]:
+        p.grad = torch.ones_like(p)
+    with pytest.raises(ValueError, match=r"Constant.rectification\(\) replaces r_t on the host"):
+        capturable.step()
+
+
 def test_measured_radam_resumes_exactly_from_its_state_dict() -> None:
-    straight, _ = _radam_run(40, rectify="measured")
-    model, opt = _radam_run(23, rectify="measured")
+    straight, _ = _radam_run(40, measured=True)
+    model, opt = _radam_run(23, measured=True)
     model_state = {k: v.clone() for k, v in model.state_dict().items()}
     opt_state = json.loads(json.dumps(opt.state_dict()["measured_rectification"], allow_nan=False))
     opt_state = {**opt.state_dict(), "measured_rectification": opt_state}
     fresh = _model()
     fresh.load_state_dict(model_state)
-    resumed = RAdam(fresh.parameters(), lr=1e-2, rectify="measured")
+    resumed = MeasuredRAdam(fresh.parameters(), lr=1e-2)
     resumed.load_state_dict(opt_state)
     for step in range(23, 40):
         gen = torch.Generator().manual_seed(step)
@@ -455,7 +503,7 @@ def test_a_deep_copied_or_pickled_measured_radam_keeps_its_measurement() -> None
     import copy
     import pickle
 
-    model, opt = _radam_run(23, rectify="measured")
+    model, opt = _radam_run(23, measured=True)
 
     def continue_from(m: torch.nn.Module, o: RAdam) -> list[torch.Tensor]:
         for step in range(23, 30):
@@ -466,11 +514,11 @@ def test_a_deep_copied_or_pickled_measured_radam_keeps_its_measurement() -> None
         return [p.detach().clone() for p in m.parameters()]
 
     twin_model, twin_opt = copy.deepcopy((model, opt))
-    assert twin_opt.rectify == "measured" and twin_opt.measured_rectification.optimizer is twin_opt
+    assert twin_opt.measured_rectification.optimizer is twin_opt
     pickled_model, pickled_opt = pickle.loads(pickle.dumps((model, opt)))
     assert pickled_opt.measured_rectification.c2(0) == opt.measured_rectification.c2(0)
     expected = continue_from(model, opt)
     for m, o in ((twin_model, twin_opt), (pickled_model, pickled_opt)):
         assert all(torch.equal(a, b) for a, b in zip(continue_from(m, o), expected))
     _, plain = _radam_run(2)
-    assert copy.deepcopy(plain).rectify == "theory"
+    assert "measured_rectification" not in copy.deepcopy(plain).__dict__

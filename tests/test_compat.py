@@ -454,9 +454,9 @@ def test_timm_scheduler_factory_is_where_we_wrap_it() -> None:
     import timm.scheduler
 
     from radam_integrations._compat import timm as timm_compat
-    from radam_integrations.integrations import timm_schedules
+    from radam_integrations.experimental import timm_schedules
 
-    timm_schedules.install()  # through wrap_scheduler_factory
+    timm_schedules.register()  # through wrap_scheduler_factory
     factory = importlib.import_module(timm_compat.SCHEDULER_FACTORY_MODULE)
     wrapper = factory.create_scheduler_v2
     original = getattr(wrapper, timm_compat.MARK)

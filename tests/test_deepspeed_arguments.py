@@ -9,11 +9,11 @@ pytest.importorskip("deepspeed", reason="DeepSpeed is tested by `make test-deeps
 
 from transformers import TrainingArguments
 
-from radam_integrations.integrations.transformers import register
+from radam_integrations.experimental import register_all
 
 pytestmark = pytest.mark.deepspeed
 
-register()
+register_all()  # optim="radam" and the experimental lr_scheduler_type="auto_warmup*"
 
 WARMUP_LR = {
     "type": "WarmupLR",

@@ -671,7 +671,7 @@ def test_lightning_cli_builds_the_callbacks_from_flat_detector_options(pkg, tmp_
 def _auto_warmup_fit(
     pl: Any, root: Path, steps: int, ckpt_path: str | None = None
 ) -> tuple[Any, list[float]]:
-    from radam_integrations import AutoWarmup
+    from radam_integrations.experimental import AutoWarmup
 
     class WithAutoWarmup(pl.LightningModule):
         def __init__(self) -> None:
@@ -700,7 +700,7 @@ def _auto_warmup_fit(
 
 @pytest.mark.fit
 def test_auto_warmup_from_configure_optimizers_resumes_exactly(tmp_path):
-    from radam_integrations import AutoWarmup
+    from radam_integrations.experimental import AutoWarmup
 
     pl = package("lightning.pytorch")
     total, first = 6 * BATCHES_PER_EPOCH, 3 * BATCHES_PER_EPOCH
@@ -718,7 +718,7 @@ def test_auto_warmup_from_configure_optimizers_resumes_exactly(tmp_path):
 
 @pytest.mark.fit
 def test_lightning_cli_lr_scheduler_auto_warmup_says_it_is_stepped_per_epoch(tmp_path):
-    """`--lr_scheduler radam_integrations.AutoWarmup`: LightningCLI steps it once per epoch (its
+    """`--lr_scheduler radam_integrations.experimental.AutoWarmup`: LightningCLI steps it once per epoch (its
     default interval), so the warmup would move once per epoch: AutoWarmup says so, naming the fix."""
     pl = package("lightning.pytorch")
     from lightning.pytorch.cli import LightningCLI
@@ -739,7 +739,7 @@ def test_lightning_cli_lr_scheduler_auto_warmup_says_it_is_stepped_per_epoch(tmp
 
     args = [
         "fit", "--optimizer", "AdamW", "--optimizer.lr", "0.01",
-        "--lr_scheduler", "radam_integrations.AutoWarmup", "--trainer.max_epochs", "1",
+        "--lr_scheduler", "radam_integrations.experimental.AutoWarmup", "--trainer.max_epochs", "1",
         "--trainer.logger", "false", "--trainer.enable_checkpointing", "false",
         "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false",
         f"--trainer.default_root_dir={tmp_path}",
@@ -755,7 +755,7 @@ def test_lightning_cli_lr_scheduler_auto_warmup_says_it_is_stepped_per_epoch(tmp
 def test_auto_warmup_returned_without_interval_step_says_it_is_stepped_per_epoch(tmp_path, form):
     """configure_optimizers returning AutoWarmup without ``"interval": "step"``: Lightning steps it
     once per epoch; AutoWarmup says so (the route table in docs/routes.md)."""
-    from radam_integrations import AutoWarmup
+    from radam_integrations.experimental import AutoWarmup
 
     pl = package("lightning.pytorch")
 

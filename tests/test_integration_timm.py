@@ -108,10 +108,15 @@ def test_runner_registers_before_the_training_script(tmp_path) -> None:
 # ---------------------------------------------------------------- AutoWarmup with timm's schedulers
 from timm.scheduler import CosineLRScheduler  # noqa: E402
 
-from radam_integrations.integrations import timm_schedules  # noqa: E402
-from radam_integrations.integrations.timm_schedules import AutoWarmupLRScheduler  # noqa: E402
+from radam_integrations.experimental import timm_schedules  # noqa: E402
+from radam_integrations.experimental.timm_schedules import TimmAutoWarmup  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def scheduler_names(registered):
+    timm_schedules.register()  # experimental: installed only when asked for
 
 
 def create_scheduler_v2(*args, **kwargs):
@@ -145,13 +150,13 @@ def _cosine(lr, t, total):
     return 0.5 * lr * (1 + math.cos(math.pi * t / total))
 
 
-def test_auto_warmup_cosine_is_timm_cosine_times_the_measured_multiplier(registered) -> None:
+def test_auto_warmup_cosine_is_timm_cosine_times_the_measured_multiplier(scheduler_names) -> None:
     model = _linear_model()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-2)
     sched, epochs = create_scheduler_v2(
         opt, sched="auto_warmup_cosine", num_epochs=2, step_on_epochs=False, updates_per_epoch=40
     )
-    assert isinstance(sched, AutoWarmupLRScheduler) and isinstance(sched.decay, CosineLRScheduler)
+    assert isinstance(sched, TimmAutoWarmup) and isinstance(sched.decay, CosineLRScheduler)
     assert epochs == 2 and sched.t_in_epochs is False
     assert opt.param_groups[0]["lr"] == pytest.approx(1e-2 * math.sqrt(1 / 50))  # prior: Gaussian, t = 1
     multipliers = []
@@ -162,7 +167,7 @@ def test_auto_warmup_cosine_is_timm_cosine_times_the_measured_multiplier(registe
     assert sched.rectifier.measured(0)
 
 
-def test_per_epoch_decay_is_not_compounded_by_the_multiplier(registered) -> None:
+def test_per_epoch_decay_is_not_compounded_by_the_multiplier(scheduler_names) -> None:
     model = _linear_model()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-2)
     sched, _ = create_scheduler_v2(opt, sched="auto_warmup_cosine", num_epochs=4)
@@ -173,7 +178,7 @@ def test_per_epoch_decay_is_not_compounded_by_the_multiplier(registered) -> None
         sched.step(epoch + 1)
 
 
-def test_layer_decay_lr_scale_is_applied_like_timms_schedulers(registered) -> None:
+def test_layer_decay_lr_scale_is_applied_like_timms_schedulers(scheduler_names) -> None:
     model = _vit()
     opt = create_optimizer_v2(model, opt="radamw", lr=1e-3, weight_decay=0.05, layer_decay=0.7)
     sched, _ = create_scheduler_v2(opt, sched="auto_warmup", num_epochs=1)
@@ -184,7 +189,7 @@ def test_layer_decay_lr_scale_is_applied_like_timms_schedulers(registered) -> No
     assert len({g["lr_scale"] for g in opt.param_groups}) > 2
 
 
-def test_timm_warmup_is_replaced_with_a_warning_and_other_names_pass_through(registered) -> None:
+def test_timm_warmup_is_replaced_with_a_warning_and_other_names_pass_through(scheduler_names) -> None:
     opt = torch.optim.AdamW(_linear_model().parameters(), lr=1e-2)
     with pytest.warns(UserWarning, match=r"warmup_epochs=5 is ignored .*--warmup-epochs 0"):
         sched, epochs = create_scheduler_v2(opt, sched="auto_warmup_step", num_epochs=3, warmup_epochs=5)
@@ -194,15 +199,15 @@ def test_timm_warmup_is_replaced_with_a_warning_and_other_names_pass_through(reg
     with pytest.raises(ValueError, match="nosuch"):
         create_scheduler_v2(opt, sched="auto_warmup_nosuch", num_epochs=3)
     with pytest.raises(TypeError, match="decay must be a timm scheduler"):
-        AutoWarmupLRScheduler(opt, decay=lambda step: 1.0)
-    timm_schedules.install()  # idempotent: still one wrapper around timm's function
+        TimmAutoWarmup(opt, decay=lambda step: 1.0)
+    timm_schedules.register()  # idempotent: still one wrapper around timm's function
     wrapper = timm.scheduler.create_scheduler_v2
     assert wrapper is timm.scheduler.scheduler_factory.create_scheduler_v2
     original = wrapper._radam_integrations_original
     assert not hasattr(original, "_radam_integrations_original") and original.__module__.startswith("timm.")
 
 
-def test_the_wrapper_takes_timms_arguments_by_position_too(registered) -> None:
+def test_the_wrapper_takes_timms_arguments_by_position_too(scheduler_names) -> None:
     opt = torch.optim.AdamW(_linear_model().parameters(), lr=1e-2)
     plain, epochs = create_scheduler_v2(opt, "cosine", 10)  # (optimizer, sched, num_epochs)
     assert type(plain) is CosineLRScheduler and epochs == 10
@@ -213,11 +218,11 @@ def test_the_wrapper_takes_timms_arguments_by_position_too(registered) -> None:
     assert isinstance(sched.decay, CosineLRScheduler) and sched.decay.warmup_t == 0 and epochs == 10
 
 
-def test_state_dict_resumes_exactly(registered) -> None:
+def test_state_dict_resumes_exactly(scheduler_names) -> None:
     def build():
         model = _linear_model()
         opt = torch.optim.AdamW(model.parameters(), lr=1e-2)
-        return model, opt, AutoWarmupLRScheduler(opt, CosineLRScheduler(opt, t_initial=60, t_in_epochs=False))
+        return model, opt, TimmAutoWarmup(opt, CosineLRScheduler(opt, t_initial=60, t_in_epochs=False))
 
     model, opt, sched = build()
     _train(model, opt, sched, 25)
@@ -237,12 +242,12 @@ def test_the_runner_gives_a_timm_style_script_the_scheduler_names(tmp_path, subp
     result_file = tmp_path / "result.json"
     script = ROOT / "tests" / "scripts" / "timm_style" / "train.py"
     out = subprocess.run(
-        [sys.executable, "-m", "radam_integrations", str(script), "--opt", "radam", "--sched",
+        [sys.executable, "-m", "radam_integrations.experimental", str(script), "--opt", "radam", "--sched",
          "auto_warmup_cosine", "--steps", "40", "--result", str(result_file)],
         capture_output=True, text=True, timeout=300, env=subprocess_env,
     )  # fmt: skip
     assert out.returncode == 0, out.stderr[-3000:]
     seen = json.loads(result_file.read_text())
-    assert seen["scheduler"] == "AutoWarmupLRScheduler"
+    assert seen["scheduler"] == "TimmAutoWarmup"
     lrs = seen["lrs"]
     assert lrs[0] < 0.3 * 1e-2 and max(lrs) > 2 * lrs[0] and lrs[-1] < max(lrs)  # rises, then cosine decay

@@ -35,7 +35,7 @@ from transformers import (
 from transformers.integrations import integration_utils
 from transformers.training_args import OptimizerNames
 
-from radam_integrations import RAdam, theory
+from radam_integrations import RAdam, experimental, theory
 from radam_integrations._compat import transformers as compat
 from radam_integrations.integrations import transformers as hf
 from radam_integrations.integrations.transformers import (
@@ -48,6 +48,7 @@ from radam_integrations.integrations.transformers import (
 from .helpers.compare import same, strict_json
 
 register()
+experimental.register_all()  # the experimental names are tested here too (not without: test_experimental_*)
 
 ROOT = Path(__file__).resolve().parents[1]
 SIDE_DIR = ROOT / ".cache" / "transformers-4.57"
@@ -173,7 +174,7 @@ def test_create_optimizer_maps_training_arguments(tmp_path: Path, optim: str, de
 def test_optim_args_turn_on_the_measured_rectification(tmp_path: Path) -> None:
     trainer = Trainer(tiny_gpt2(), training_args(tmp_path, optim="radamw", optim_args="rectify=measured"))
     opt = trainer.create_optimizer()
-    assert type(opt) is RAdam and opt.rectify == "measured" and opt.measured_rectification is not None
+    assert type(opt) is experimental.MeasuredRAdam and opt.measured_rectification.config.every > 0
     with pytest.raises(ValueError, match="bad value 'gaussian' for 'rectify'; expected theory or measured"):
         training_args(tmp_path, optim="radam", optim_args="rectify=gaussian")
 
@@ -187,6 +188,7 @@ def test_optim_args_are_typed(tmp_path: Path) -> None:
     cls, kwargs = Trainer.get_optimizer_cls_and_kwargs(args)
     assert cls is RAdam
     extra = {k: kwargs[k] for k in hf.OPTIM_ARGS}
+    assert "rectify" not in kwargs  # it chose the class (theory: RAdam), it is not an option of it
     assert extra == {
         "threshold": 4.0,
         "degenerated_to_sgd": False,
@@ -194,13 +196,11 @@ def test_optim_args_are_typed(tmp_path: Path) -> None:
         "foreach": None,
         "fused": True,
         "capturable": False,
-        "rectify": "theory",
     }
     assert type(extra["threshold"]) is float
     opt = Trainer(tiny_gpt2(), args).create_optimizer()
-    group_options = {k: v for k, v in extra.items() if k != "rectify"}  # rectify is the optimizer's
-    assert {k: opt.param_groups[0][k] for k in group_options} == group_options
-    assert opt.rectify == "theory"
+    assert {k: opt.param_groups[0][k] for k in extra} == extra
+    assert type(opt) is RAdam
 
 
 @pytest.mark.parametrize(
@@ -668,7 +668,7 @@ def test_auto_warmup_scheduler_names_are_valid_arguments_and_cli_choices(tmp_pat
     from transformers import get_scheduler
     from transformers.trainer_utils import SchedulerType
 
-    from radam_integrations import AutoWarmup
+    from radam_integrations.experimental import AutoWarmup
 
     for name in ("auto_warmup", "auto_warmup_linear", "auto_warmup_cosine"):
         assert training_args(tmp_path, lr_scheduler_type=name).lr_scheduler_type is SchedulerType(name)
@@ -701,7 +701,7 @@ def test_auto_warmup_scheduler_names_are_valid_arguments_and_cli_choices(tmp_pat
     reason="transformers refuses to load optimizer.pt with torch < 2.6 (CVE-2025-32434)",
 )
 def test_trainer_with_auto_warmup_trains_logs_and_resumes_exactly(tmp_path: Path) -> None:
-    from radam_integrations import AutoWarmup
+    from radam_integrations.experimental import AutoWarmup
 
     def args(out: Path) -> TrainingArguments:
         return training_args(
@@ -727,7 +727,7 @@ def test_trainer_with_auto_warmup_trains_logs_and_resumes_exactly(tmp_path: Path
 
 @pytest.mark.fit
 def test_trainer_takes_auto_warmup_through_optimizers(tmp_path: Path) -> None:
-    from radam_integrations import AutoWarmup
+    from radam_integrations.experimental import AutoWarmup
 
     model = tiny_gpt2()
     opt = torch.optim.AdamW(model.parameters(), lr=2e-3)
@@ -767,6 +767,7 @@ def test_deepspeed_blocks_that_would_replace_ours_are_refused() -> None:
     """transformers lets a DeepSpeed config's blocks replace optim and lr_scheduler_type: say so up front."""
     from types import SimpleNamespace
 
+    from radam_integrations.experimental.transformers_schedules import check_scheduler_arguments
     from radam_integrations.integrations.transformers_args import check_training_arguments
 
     def args(optim: str, sched: str, config: dict[str, Any]) -> Any:
@@ -777,8 +778,9 @@ def test_deepspeed_blocks_that_would_replace_ours_are_refused() -> None:
 
     warmup_lr = {"scheduler": {"type": "WarmupLR", "params": {}}}
     never = r"lr_scheduler_type='auto_warmup_cosine' would never run: .*\(WarmupLR\)"
-    with pytest.raises(ValueError, match=never):
-        check_training_arguments(args("radamw", "auto_warmup_cosine", warmup_lr))
+    with pytest.raises(ValueError, match=never):  # the experimental package's check
+        check_scheduler_arguments(args("radamw", "auto_warmup_cosine", warmup_lr), warmup_lr)
+    check_training_arguments(args("radamw", "auto_warmup_cosine", warmup_lr))  # the core's: optim only
     with pytest.raises(ValueError, match=r"optim='radam' would never run: .*\"optimizer\" block \(AdamW\)"):
         check_training_arguments(args("radam", "linear", {"optimizer": {"type": "AdamW"}}))
     check_training_arguments(args("radamw", "linear", warmup_lr))  # DeepSpeed's scheduler, ours not asked

@@ -12,8 +12,11 @@ import pytest
 
 PUBLIC = {
     "radam_integrations": [
-        "AutoWarmup", "DetectorConfig", "RAdam", "SparseGradientError", "UnsupportedOptimizerError",
+        "DetectorConfig", "RAdam", "SparseGradientError", "UnsupportedOptimizerError",
         "WarmupDetector", "__version__", "register_all", "theory",
+    ],
+    "radam_integrations.experimental": [
+        "AutoWarmup", "MeasuredRAdam", "MeasuredRectification", "register_all",
     ],
     "radam_integrations.optim": ["RAdam", "SparseGradientError", "StepPath"],
     "radam_integrations.warmup": [

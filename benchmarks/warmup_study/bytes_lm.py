@@ -204,11 +204,11 @@ def run(spec: RunSpec, settings: BytesLMSettings = SETTINGS) -> dict[str, Any]:
     from the Trainer's ``on_step_begin`` to ``on_step_end``: forward, backward, clipping,
     optimizer and scheduler; evaluations left out) and ``data`` (:meth:`.Corpus.describe`).
     """
-    from radam_integrations.integrations.transformers import register
+    from radam_integrations.experimental import register_all
 
     if spec.task not in MODELS:
         raise ValueError(f"bytes_lm.run: task must be one of {TASKS}, got {spec.task!r}")
-    register()
+    register_all()  # radam, and the experimental names: rectify=measured, auto_warmup
     threads = torch.get_num_threads()
     if settings.threads is not None:
         torch.set_num_threads(settings.threads)

@@ -11,7 +11,8 @@
 * model: ``timm.create_model(name, pretrained=False, num_classes=10, in_chans=1, **MODELS[name].kwargs)``;
   a name outside :data:`MODELS` gets 32x32 images and no overrides (fine for convnets);
 * optimizer: ``timm.optim.create_optimizer_v2`` with ``opt="radamw"`` (our RAdam, registered by
-  :func:`radam_integrations.integrations.timm.register`, decoupled weight decay) or timm's
+  :func:`radam_integrations.experimental.register_all` with the experimental ``"measuredradamw"``,
+  decoupled weight decay) or timm's
   ``"adamw"`` (torch.optim.AdamW), weight decay 0.01 (timm groups it: none for biases and
   norms), betas ``(0.9, spec.beta2)``, eps 1e-8: the arms differ only in rectification;
 * warmup: timm's :class:`~timm.scheduler.StepLRScheduler` with no decay, stepped per update the
@@ -85,10 +86,8 @@ TIMM_OPTIMIZERS = {
     "radam": "radamw",
     "adamw": "adamw",
     "torch_radam": "torchradamw",
-    "radam_measured": "radamw",
+    "radam_measured": "measuredradamw",
 }
-#: Extra ``create_optimizer_v2`` keywords (passed on to the optimizer class).
-TIMM_KWARGS: dict[str, dict[str, Any]] = {"radam_measured": {"rectify": "measured"}}
 
 
 @dataclass(frozen=True)
@@ -170,9 +169,9 @@ def build_optimizer(model: nn.Module, spec: RunSpec) -> torch.optim.Optimizer:
     """timm's ``create_optimizer_v2``: our RAdam (``"radamw"``) or timm's ``"adamw"``, as ``spec`` says."""
     from timm.optim import create_optimizer_v2
 
-    from radam_integrations.integrations import timm as radam_timm
+    from radam_integrations.experimental import register_all
 
-    radam_timm.register()
+    register_all()  # radamw, and the experimental names: measuredradamw, sched="auto_warmup"
     return create_optimizer_v2(
         model,
         opt=TIMM_OPTIMIZERS[spec.optimizer],
@@ -180,7 +179,6 @@ def build_optimizer(model: nn.Module, spec: RunSpec) -> torch.optim.Optimizer:
         weight_decay=WEIGHT_DECAY,
         betas=(0.9, spec.beta2),
         eps=EPS,
-        **TIMM_KWARGS.get(spec.optimizer, {}),
     )
 
 

@@ -38,6 +38,7 @@ LENGTH, BATCH, VAL_SIZE = 20, 64, 256
 def _module(spec: RunSpec) -> Any:
     """The demo's LightningModule with the study's optimizers (everything else is the demo's)."""
     from radam_integrations import RAdam
+    from radam_integrations.experimental import MeasuredRAdam
     from warmup_ablation.lightning_module import DemoModule
     from warmup_ablation.settings import Arm, DemoSettings
 
@@ -45,8 +46,8 @@ def _module(spec: RunSpec) -> Any:
         def make_optimizer(self) -> torch.optim.Optimizer:
             kwargs = {"lr": spec.lr, "betas": (0.9, spec.beta2), "eps": 1e-8, "weight_decay": 0.01}
             if spec.optimizer in ("radam", "radam_measured"):
-                rectify = "measured" if spec.optimizer == "radam_measured" else "theory"
-                return RAdam(self.parameters(), decoupled_weight_decay=True, rectify=rectify, **kwargs)
+                cls = MeasuredRAdam if spec.optimizer == "radam_measured" else RAdam
+                return cls(self.parameters(), decoupled_weight_decay=True, **kwargs)
             if spec.optimizer == "torch_radam":
                 return torch.optim.RAdam(self.parameters(), decoupled_weight_decay=True, **kwargs)
             return torch.optim.AdamW(self.parameters(), **kwargs)
@@ -54,7 +55,7 @@ def _module(spec: RunSpec) -> Any:
         def configure_optimizers(self) -> Any:
             if spec.schedule != "auto":
                 return super().configure_optimizers()
-            from radam_integrations import AutoWarmup
+            from radam_integrations.experimental import AutoWarmup
 
             optimizer = self.make_optimizer()
             scheduler = AutoWarmup(optimizer)

@@ -28,11 +28,12 @@ everything that is not ours:
    ``Trainer._save_checkpoint`` indexes ``state.stateful_callbacks[<class name>]`` for every
    ``ExportableState`` callback, so a stateful callback added when resuming from a checkpoint
    saved without it raises ``KeyError`` at the next save.
-7. ``SchedulerType`` gets the AutoWarmup members and ``transformers.optimization``'s module dict
+7. ``SchedulerType`` gets the experimental AutoWarmup members and ``transformers.optimization``'s module dict
    ``TYPE_TO_SCHEDULER_FUNCTION`` their factories (:func:`add_scheduler_names`):
    ``TrainingArguments`` converts ``lr_scheduler_type`` with ``SchedulerType(value)`` (a closed
    ``str`` Enum, also the ``--lr_scheduler_type`` choices) and ``get_scheduler`` looks the factory
-   up in that dict; there is no registry. Installed with 1.
+   up in that dict; there is no registry. Installed only by
+   ``radam_integrations.experimental.register_all()`` (or its runner).
 8. ``TrainingArguments.hf_deepspeed_config.config`` (read, :func:`deepspeed_config`): the
    DeepSpeed config transformers resolved from ``deepspeed=`` (a path or a dict); its
    ``"optimizer"`` and ``"scheduler"`` blocks replace ``optim`` and ``lr_scheduler_type``.
@@ -40,6 +41,8 @@ everything that is not ours:
    (:func:`check_before_create`): when the Trainer was handed its own optimizer or scheduler
    (``optimizers=(opt, sched)``, ``optimizer_cls_and_kwargs=``) while the arguments name ours,
    one warning says which one runs. Both are public methods that a subclass may override.
+   Patches 2 and 9 hold a list of checks in one wrapper (:data:`CHECKS`): the experimental
+   package adds its scheduler checks to it.
 10. ``get_last_checkpoint`` is replaced in ``transformers.trainer_utils`` and in
    ``transformers.trainer``'s namespace (:func:`replace_last_checkpoint`), where
    ``Trainer.train(resume_from_checkpoint=True)`` looks it up, by one that skips a ``checkpoint-N``
@@ -58,6 +61,7 @@ from typing import Any
 from .enums import add_str_enum_member
 
 __all__ = [
+    "CHECKS",
     "MARK",
     "OPTIMIZATION_MODULE",
     "TRAINER_MODULE",
@@ -82,6 +86,8 @@ TRAINER_UTILS_MODULE = "transformers.trainer_utils"
 OPTIMIZATION_MODULE = "transformers.optimization"
 #: Attribute set on each wrapper, holding the wrapped original.
 MARK = "_radam_integrations_original"
+#: On a wrapper from :func:`check_optim_args_on_init` / :func:`check_before_create`: its checks.
+CHECKS = "_radam_integrations_checks"
 
 
 def add_optim_names(optimizer_names: type, names: dict[str, str]) -> None:
@@ -104,19 +110,37 @@ def _wrapped(owner: type, attr: str) -> Any:
     return getattr(inspect.getattr_static(owner, attr), MARK, None)
 
 
-def check_optim_args_on_init(training_args_cls: type, check: Callable[[Any], None]) -> None:
-    """Run ``check(args)`` at the end of ``TrainingArguments.__post_init__`` (patch 2)."""
-    original = training_args_cls.__dict__.get("__post_init__")
-    if original is None or getattr(original, MARK, None) is not None:
+def _add_check(owner: type, attr: str, check: Callable[[Any], None], *, after: bool) -> None:
+    """Run ``check(self)`` before (or after) ``owner.<attr>``; one wrapper holds every check. Idempotent."""
+    current = owner.__dict__.get(attr)
+    if current is None:
         return
+    checks: list[Callable[[Any], None]] | None = getattr(current, CHECKS, None)
+    if checks is None:
+        original, checks = current, []
+        held = checks
 
-    @functools.wraps(original)
-    def __post_init__(self: Any, *args: Any, **kwargs: Any) -> None:
-        original(self, *args, **kwargs)
-        check(self)
+        @functools.wraps(original)
+        def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+            if not after:
+                for each in list(held):
+                    each(self)
+            out = original(self, *args, **kwargs)
+            if after:
+                for each in list(held):
+                    each(self)
+            return out
 
-    setattr(__post_init__, MARK, original)
-    training_args_cls.__post_init__ = __post_init__
+        setattr(wrapper, MARK, original)
+        setattr(wrapper, CHECKS, checks)
+        setattr(owner, attr, wrapper)
+    if check not in checks:
+        checks.append(check)
+
+
+def check_optim_args_on_init(training_args_cls: type, check: Callable[[Any], None]) -> None:
+    """Run ``check(args)`` at the end of ``TrainingArguments.__post_init__`` (patch 2); checks add up."""
+    _add_check(training_args_cls, "__post_init__", check, after=True)
 
 
 def deepspeed_config(args: Any) -> dict[str, Any] | None:
@@ -129,18 +153,8 @@ def deepspeed_config(args: Any) -> dict[str, Any] | None:
 
 
 def check_before_create(trainer_cls: type, attr: str, check: Callable[[Any], None]) -> None:
-    """Run ``check(trainer)`` before ``Trainer.<attr>`` (the two ``create_*`` methods; patch 9)."""
-    original = trainer_cls.__dict__.get(attr)
-    if original is None or getattr(original, MARK, None) is not None:
-        return
-
-    @functools.wraps(original)
-    def create(self: Any, *args: Any, **kwargs: Any) -> Any:
-        check(self)
-        return original(self, *args, **kwargs)
-
-    setattr(create, MARK, original)
-    setattr(trainer_cls, attr, create)
+    """Run ``check(trainer)`` before ``Trainer.<attr>`` (the ``create_*`` methods; patch 9); checks add up."""
+    _add_check(trainer_cls, attr, check, after=False)
 
 
 def replace_last_checkpoint(modules: list[ModuleType], replacement: Callable[[Any], Any]) -> None:

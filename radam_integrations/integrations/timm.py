@@ -54,22 +54,18 @@ NAMES: dict[str, tuple[type | None, dict[str, Any], str]] = {
 }
 
 
-def register() -> None:
+def register(names: dict[str, tuple[type | None, dict[str, Any], str]] | None = None) -> None:
     """Register ``radam``, ``radamw``, ``torchradam`` and ``torchradamw`` in timm's optimizer registry.
 
     Idempotent. Replaces timm's ``radam``/``radamw`` rows (which point at torch.optim.RAdam).
-    Also gives ``create_scheduler_v2`` the AutoWarmup names (``sched="auto_warmup_cosine"``,
-    :mod:`.timm_schedules`).
+    ``names`` registers other rows instead, in the form of :data:`NAMES` (the experimental
+    package adds ``measuredradam``/``measuredradamw`` this way).
     """
     import torch
 
-    from . import timm_schedules
-
-    timm_schedules.install()
-
     registry = _compat.optimizer_registry()
     optim_info = _compat.optim_info_class()
-    for name, (cls, defaults, description) in NAMES.items():
+    for name, (cls, defaults, description) in (NAMES if names is None else names).items():
         opt_class = torch.optim.RAdam if cls is None else cls
         current = _compat.get_row(registry, name)
         if current is not None and current.opt_class is opt_class and (current.defaults or {}) == defaults:

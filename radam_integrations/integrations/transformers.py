@@ -82,7 +82,8 @@ __all__ = [
 def optimizer_cls_and_kwargs(
     args: TrainingArguments, optim: str | None = None
 ) -> tuple[type[RAdam], dict[str, Any]]:
-    """``(RAdam, kwargs)`` built from ``args``: what the Trainer builds for ``optim="radam"``.
+    """``(RAdam, kwargs)`` built from ``args``: what the Trainer builds for ``optim="radam"``
+    (``MeasuredRAdam`` for ``optim_args="rectify=measured"`` once the experimental package is registered).
 
     Works without registering:
     ``Trainer(..., optimizer_cls_and_kwargs=optimizer_cls_and_kwargs(args))`` trains with RAdam
@@ -96,7 +97,7 @@ def optimizer_cls_and_kwargs(
     >>> cls.__name__, kwargs["lr"], kwargs["decoupled_weight_decay"]
     ('RAdam', 0.0003, True)
     """
-    return RAdam, transformers_args.radam_kwargs(args, optim)
+    return transformers_args.optimizer_class(transformers_args.radam_kwargs(args, optim))
 
 
 def register() -> tuple[str, ...]:
@@ -105,8 +106,8 @@ def register() -> tuple[str, ...]:
     Idempotent; call it (or ``import radam_integrations.hf``) before ``TrainingArguments`` or
     ``HfArgumentParser`` is built. Other ``optim`` names behave exactly as before. Also: the
     arguments refuse what would fail or be dropped at ``train()`` (see
-    :func:`~.transformers_args.check_training_arguments`), the Trainer warns when an optimizer or
-    scheduler handed to it replaces ours, and ``resume_from_checkpoint=True`` skips a checkpoint
+    :func:`~.transformers_args.check_training_arguments`), the Trainer warns when an optimizer
+    handed to it replaces ours, and ``resume_from_checkpoint=True`` skips a checkpoint
     whose save was killed (:func:`last_complete_checkpoint`).
 
     Returns:
@@ -117,10 +118,9 @@ def register() -> tuple[str, ...]:
     >>> TrainingArguments("out", optim="radamw").optim.value
     'radamw'
     """
-    transformers_args.install(importlib.import_module(compat.TRAINING_ARGS_MODULE))
+    transformers_args.register(importlib.import_module(compat.TRAINING_ARGS_MODULE))
     compat.route_optimizer_names(Trainer, lambda args: optim_name(args.optim) in OPTIMIZERS, _route)
     compat.check_before_create(Trainer, "create_optimizer", _warn_if_optimizer_replaced)
-    compat.check_before_create(Trainer, "create_scheduler", _warn_if_scheduler_replaced)
     modules = [importlib.import_module(name) for name in (compat.TRAINER_UTILS_MODULE, compat.TRAINER_MODULE)]
     compat.replace_last_checkpoint(modules, _get_last_checkpoint)
     return tuple(OPTIMIZERS)
@@ -156,25 +156,6 @@ def _warn_if_optimizer_replaced(trainer: Any) -> None:
             "optimizer",
             f"optim={name!r} is ignored: the Trainer was given {getattr(cls, '__name__', cls)} through "
             f"{route}, which trains instead",
-        )
-
-
-def _warn_if_scheduler_replaced(trainer: Any) -> None:
-    """An AutoWarmup ``lr_scheduler_type`` with a scheduler handed to the Trainer: say which one runs."""
-    from .transformers_schedules import SCHEDULERS
-
-    name = optim_name(trainer.args.lr_scheduler_type)
-    given = trainer.lr_scheduler
-    if name not in SCHEDULERS or given is None:
-        return
-    from ..autowarmup import AutoWarmup
-
-    if not isinstance(given, AutoWarmup):
-        _warn_once(
-            trainer,
-            "scheduler",
-            f"lr_scheduler_type={name!r} is ignored: the Trainer was given {type(given).__name__} through "
-            "optimizers=(..., lr_scheduler), which schedules instead",
         )
 
 

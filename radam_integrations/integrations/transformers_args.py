@@ -14,17 +14,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 __all__ = [
     "OPTIMIZERS",
     "OPTIM_ARGS",
     "check_training_arguments",
-    "install",
     "optim_name",
+    "optimizer_class",
     "parse_optim_args",
     "radam_kwargs",
     "refuse_deepspeed_block",
+    "register",
+    "register_optim_arg",
 ]
 
 #: The ``optim`` names we add: name -> (``OptimizerNames`` member name, RAdam defaults).
@@ -47,12 +49,6 @@ def _parse_optional_bool(text: str) -> bool | None:
     return None if text.lower() in ("none", "null") else _parse_bool(text)
 
 
-def _parse_rectify(text: str) -> str:
-    if text.lower() in ("theory", "measured"):
-        return text.lower()
-    raise ValueError
-
-
 def _parse_float(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):
@@ -68,13 +64,27 @@ OPTIM_ARGS: dict[str, Callable[[str], Any]] = {
     "foreach": _parse_optional_bool,
     "fused": _parse_optional_bool,
     "capturable": _parse_bool,
-    "rectify": _parse_rectify,
 }
-_VALUE_HELP = {
-    _parse_rectify: "theory or measured",
+_VALUE_HELP: dict[Callable[[str], Any], str] = {
     _parse_float: "a finite number (e.g. 4)",
     _parse_bool: "true or false",
     _parse_optional_bool: "true, false or none",
+}
+
+
+class _ExtraKey(NamedTuple):
+    parse: Callable[[str], Any]
+    expected: str
+    choose: Callable[[Any], type | None]
+
+
+#: ``optim_args`` keys added by :func:`register_optim_arg` (the experimental package's ``rectify``).
+_EXTRA: dict[str, _ExtraKey] = {}
+#: Keys that exist only once asked for: key -> how to ask.
+_ASK_FOR = {
+    "rectify": "'rectify' (rectify=measured) is experimental: call "
+    "radam_integrations.experimental.register_all() before building the arguments, or run the script "
+    "with python -m radam_integrations.experimental",
 }
 # RAdam options that come from TrainingArguments fields (or the optim name), not from optim_args.
 _SET_ELSEWHERE = {
@@ -93,8 +103,9 @@ def parse_optim_args(optim_args: str | None) -> dict[str, Any]:
 
     Values arrive as strings; ``threshold`` becomes a float, ``degenerated_to_sgd``,
     ``maximize`` and ``capturable`` booleans (``true/false``, ``1/0``, ``yes/no``),
-    ``foreach``/``fused`` booleans or ``None`` (``none``), and ``rectify`` ``theory`` or
-    ``measured`` (:class:`~radam_integrations.RAdam`'s measured rectification, experimental).
+    ``foreach``/``fused`` booleans or ``None`` (``none``); keys added by
+    :func:`register_optim_arg` as their parser says (``rectify``, once the experimental package
+    is registered).
 
     Raises:
         ValueError: one line naming the problem: an unknown or repeated key, a malformed pair,
@@ -124,10 +135,14 @@ def parse_optim_args(optim_args: str | None) -> dict[str, Any]:
                 f"optim_args: {key!r} is not an optim_args key for radam/radamw; "
                 f"set it with {_SET_ELSEWHERE[key]} in TrainingArguments"
             )
-        parser = OPTIM_ARGS.get(key)
+        extra = _EXTRA.get(key)
+        parser = OPTIM_ARGS.get(key) or (extra.parse if extra else None)
+        if parser is None and key in _ASK_FOR:
+            raise ValueError(f"optim_args: {_ASK_FOR[key]}")
         if parser is None:
             raise ValueError(
-                f"optim_args: unknown key {key!r} for radam/radamw; allowed keys: {sorted(OPTIM_ARGS)}"
+                f"optim_args: unknown key {key!r} for radam/radamw; "
+                f"allowed keys: {sorted([*OPTIM_ARGS, *_EXTRA])}"
             )
         if key in out:
             raise ValueError(f"optim_args: {key!r} is given twice in {optim_args!r}")
@@ -135,7 +150,8 @@ def parse_optim_args(optim_args: str | None) -> dict[str, Any]:
             out[key] = parser(text)
         except ValueError:
             raise ValueError(
-                f"optim_args: bad value {text!r} for {key!r}; expected {_VALUE_HELP[parser]}"
+                f"optim_args: bad value {text!r} for {key!r}; "
+                f"expected {extra.expected if extra else _VALUE_HELP[parser]}"
             ) from None
     return out
 
@@ -175,21 +191,17 @@ def check_training_arguments(args: Any) -> None:
 
     ``optim_args`` when ``args.optim`` is ours; a DeepSpeed config with an ``"optimizer"`` block
     beside our ``optim`` (transformers then lets DeepSpeed build its own optimizer and ignores
-    ``optim``); our ``lr_scheduler_type`` names' arguments (see
-    :func:`.transformers_schedules.check_scheduler_arguments`).
+    ``optim``).
 
     Raises:
         ValueError: one line naming the problem and what to do.
     """
     from .._compat.transformers import deepspeed_config
-    from .transformers_schedules import check_scheduler_arguments
 
-    config = deepspeed_config(args)
     name = optim_name(args.optim)
     if name in OPTIMIZERS:
         parse_optim_args(args.optim_args)
-        refuse_deepspeed_block(config, "optimizer", f"optim={name!r}", "to train with RAdam")
-    check_scheduler_arguments(args, config)
+        refuse_deepspeed_block(deepspeed_config(args), "optimizer", f"optim={name!r}", "to train with RAdam")
 
 
 def refuse_deepspeed_block(config: dict[str, Any] | None, block: str, ours: str, remedy: str) -> None:
@@ -199,17 +211,43 @@ def refuse_deepspeed_block(config: dict[str, Any] | None, block: str, ours: str,
         theirs = (config.get(block) or {}).get("type", f"its {block}")
         article = "an" if block[0] in "aeiou" else "a"
         raise ValueError(
-            f"{ours} would never run: the DeepSpeed config has {article} \"{block}\" block ({theirs}), "
+            f'{ours} would never run: the DeepSpeed config has {article} "{block}" block ({theirs}), '
             f"and transformers then builds DeepSpeed's {block} instead; remove that block {remedy}"
         )
 
 
-def install(training_args_module: Any) -> None:
-    """Make ``optim="radam"``/``"radamw"`` (and the AutoWarmup ``lr_scheduler_type`` names) valid.
+def register_optim_arg(
+    key: str, parse: Callable[[str], Any], expected: str, choose: Callable[[Any], type | None]
+) -> None:
+    """Accept ``key=value`` in ``optim_args`` for ``radam``/``radamw``. Idempotent.
+
+    ``parse`` turns the string into the value (``ValueError`` when it is bad; ``expected`` says
+    what it takes), and ``choose(value)`` names the optimizer class the Trainer builds for it
+    (``None``: RAdam); the key itself is not passed to the class. The experimental package adds
+    ``rectify`` this way (``rectify=measured`` builds its ``MeasuredRAdam``).
+    """
+    if key in OPTIM_ARGS or key in _SET_ELSEWHERE:
+        raise ValueError(f"optim_args: {key!r} is already a RAdam option")
+    _EXTRA[key] = _ExtraKey(parse, expected, choose)
+
+
+def optimizer_class(kwargs: dict[str, Any]) -> tuple[type, dict[str, Any]]:
+    """``(class, kwargs)`` for :func:`radam_kwargs`' output: RAdam, or what a registered key selects."""
+    from ..optim import RAdam
+
+    cls: type = RAdam
+    kwargs = dict(kwargs)
+    for key, extra in _EXTRA.items():
+        if key in kwargs:
+            cls = extra.choose(kwargs.pop(key)) or cls
+    return cls, kwargs
+
+
+def register(training_args_module: Any) -> None:
+    """Make ``optim="radam"``/``"radamw"`` valid in ``TrainingArguments`` and ``--optim``. Idempotent.
 
     Adds the ``OptimizerNames`` members and validates ``optim_args`` when the arguments are
-    built (patches 1 and 2 of :mod:`radam_integrations._compat.transformers`), and adds the
-    scheduler names (patch 7, :mod:`.transformers_schedules`). Idempotent.
+    built (patches 1 and 2 of :mod:`radam_integrations._compat.transformers`).
     """
     from .._compat import transformers as compat
 
@@ -217,6 +255,3 @@ def install(training_args_module: Any) -> None:
         training_args_module.OptimizerNames, {name: member for name, (member, _) in OPTIMIZERS.items()}
     )
     compat.check_optim_args_on_init(training_args_module.TrainingArguments, check_training_arguments)
-    from .transformers_schedules import install as install_schedules
-
-    install_schedules(training_args_module)

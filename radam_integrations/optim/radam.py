@@ -6,7 +6,7 @@ import math
 import numbers
 import warnings
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import torch
 from torch import Tensor
@@ -24,9 +24,6 @@ from ._fused import (
 )
 from ._rectify import MIN_RECTIFY_RHO, host_rectification
 from ._single_tensor import radam_single_tensor
-
-if TYPE_CHECKING:  # for the annotations only: optim does not import warmup at run time
-    from ..warmup.config import DetectorConfig
 
 __all__ = ["RAdam", "SparseGradientError", "StepPath"]
 
@@ -112,16 +109,13 @@ class RAdam(Optimizer):
             optimization), as in ``torch.optim.RAdam``: the step then runs torch's own
             differentiable implementation (``torch.optim.radam.radam``), so it has torch's rule
             only: ``threshold=5``, ``degenerated_to_sgd=True``, no ``fused``.
-        rectify: ``"theory"`` (default): ``r_t`` for Gaussian gradients, the paper's and torch's
-            numbers. ``"measured"`` (experimental): on rectified steps ``r_t`` is replaced by the
-            measured rectification of each parameter group
-            (:func:`radam_integrations.theory.measured_rectification`, the same estimate
-            ``AutoWarmup`` uses, read from this optimizer's state every ``every`` steps); not with
-            ``capturable`` or ``differentiable``. Its measurement is saved in ``state_dict()``
-            (key ``"measured_rectification"``), so a resumed run continues exactly.
-        rectify_options: the measurement's options: a dict of the warmup detector's
-            ``DetectorConfig`` fields (``tol``, ``floor_factor``, ``every``, ``sample_size``,
-            ``seed``), or a ``DetectorConfig``.
+        rectify: ``"theory"`` (the only value): ``r_t`` for Gaussian gradients, the paper's and
+            torch's numbers. ``"measured"`` moved to the experimental package:
+            ``radam_integrations.experimental.MeasuredRAdam`` (this keyword, and
+            ``rectify_options``, say so for one release and then go).
+        rectify_options: see ``rectify``.
+
+    Subclasses may replace ``r_t`` through one hook, :meth:`rectification` (host step paths only).
 
     Invalid options raise what ``torch.optim.RAdam`` raises for them, with torch's message
     followed by an explanation (for example ``ValueError: Invalid learning rate: -0.001
@@ -156,10 +150,10 @@ class RAdam(Optimizer):
         capturable: bool = False,
         differentiable: bool = False,
         rectify: str = "theory",
-        rectify_options: dict[str, Any] | DetectorConfig | None = None,
+        rectify_options: Any = None,
     ) -> None:
         _validate_hyperparameters(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, threshold=threshold)
-        _check_rectify(rectify, rectify_options, capturable=capturable, differentiable=differentiable)
+        _check_rectify(rectify, rectify_options)
         _check_differentiable(differentiable, threshold, degenerated_to_sgd, fused)
         if foreach and fused:
             raise ValueError(
@@ -186,15 +180,6 @@ class RAdam(Optimizer):
             "fused": fused,
         }
         super().__init__(params, defaults)
-        self.rectify = rectify
-        #: The measurement behind ``rectify="measured"`` (``None`` otherwise).
-        self.measured_rectification = None
-        if rectify == "measured":
-            # The one place optim reaches into warmup, lazily: the measurement is the warmup
-            # detector's (warmup never imports optim).
-            from ..warmup.measured import MeasuredRectification
-
-            self.measured_rectification = MeasuredRectification(self, rectify_options)
         if threshold < MIN_RECTIFY_RHO:
             warnings.warn(
                 f"threshold={threshold} is below 4: r_t is only defined for rho_t > 4, so steps with "
@@ -221,33 +206,15 @@ class RAdam(Optimizer):
         if param_group.get("fused", self.defaults.get("fused")):
             _check_fused_supported(self.param_groups[-1]["params"])
 
-    def __getstate__(self) -> dict[str, Any]:
-        """torch's pickled state, plus ``rectify`` and the measurement (as its strict-JSON state)."""
-        state = super().__getstate__()
-        state["rectify"] = getattr(self, "rectify", "theory")
-        measured = getattr(self, "measured_rectification", None)
-        if measured is not None:
-            state["measured_rectification"] = {
-                "config": measured.config.as_dict(),
-                "state": measured.state_dict(),
-            }
-        return state
-
     def __setstate__(self, state: dict[str, Any]) -> None:
         state = dict(state)
-        rectify = state.pop("rectify", None)
-        measured = state.pop("measured_rectification", None)
+        state.pop("rectify", None)  # pickled by 0.1.0.dev versions, which had rectify="measured"
+        if state.pop("measured_rectification", None) is not None:
+            raise ValueError(
+                "this RAdam was pickled with rectify='measured', which moved to "
+                "radam_integrations.experimental.MeasuredRAdam: build one and load the saved state_dict()"
+            )
         super().__setstate__(state)
-        if rectify is not None:  # unpickling or deepcopy (load_state_dict passes only state and groups)
-            self.rectify = rectify
-            self.measured_rectification = None
-            if measured is not None:
-                from ..warmup.measured import MeasuredRectification
-
-                self.measured_rectification = MeasuredRectification(self, measured["config"])
-                self.measured_rectification.load_state_dict(measured["state"])
-        elif not hasattr(self, "rectify"):  # pickled by a version without the option
-            self.rectify, self.measured_rectification = "theory", None
         for group in self.param_groups:
             group.setdefault("foreach", None)
             group.setdefault("maximize", False)
@@ -311,58 +278,49 @@ class RAdam(Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
-        if self.measured_rectification is not None:
-            self._check_all_groups_present()
         # As torch: autograd records the step only for a differentiable optimizer.
         with torch.set_grad_enabled(bool(self.defaults.get("differentiable", False))):
             for index, group in enumerate(self.param_groups):
-                self._step_group(group, self._measured_rule(index, group))
-        if self.measured_rectification is not None:
-            self.measured_rectification.observe()
+                self._step_group(group, self.rectification(index))
         return loss
 
-    def _check_all_groups_present(self) -> None:
-        """``rectify="measured"`` measures every group at once, at the end of a step."""
-        # DeepSpeed steps its basic optimizer one group at a time: ZeRO-1/2 narrow param_groups
-        # to that group (a group's position is then not its index), ZeRO-3 empties the others'
-        # params (their state lies outside the groups). Either way only one group is measured.
-        groups = self.measured_rectification.groups
-        shown = sum(len(group["params"]) for group in self.param_groups)
-        if len(self.param_groups) < groups or len(self.state) > shown:
-            raise RuntimeError(
-                f"rectify='measured' needs all {groups} parameter groups in each step, but this "
-                "step shows one at a time (DeepSpeed ZeRO with several groups): use one parameter "
-                "group, or rectify='theory' with AutoWarmup(engine.optimizer) for a measured warmup"
-            )
+    def rectification(self, group_index: int) -> Callable[[float], float] | None:
+        """The hook for another rectification: what replaces ``r_t`` in ``param_groups[group_index]``.
 
-    def _measured_rule(self, index: int, group: dict[str, Any]) -> Callable[[float], float] | None:
-        """``rectify="measured"``: the group's rectification by step count (0 where not rectified)."""
-        measured = self.measured_rectification
-        if measured is None:
-            return None
-        beta2, threshold = float(group["betas"][1]), group["threshold"]
+        Called once per group at every step, before the group's update. Return ``None`` (this
+        class: ``r_t`` from theory) or a function of the step count ``t`` (a float, the count after
+        this step's increment) giving the factor that replaces ``r_t``. It is called only for
+        rectified steps (``rho_t > threshold``); unrectified steps stay as they are. The factor is
+        read on the host, so a subclass that returns a function cannot take
+        ``capturable=True`` or ``differentiable=True`` (a ``ValueError`` says so at the step).
+        :class:`radam_integrations.experimental.MeasuredRAdam` is built on this hook.
 
-        def rule(t: float) -> float:
-            if host_rectification(t, beta2, threshold) == 0.0:
-                return 0.0
-            return measured.multiplier(index, t)
-
-        return rule
-
-    def state_dict(self) -> dict[str, Any]:
-        """torch's optimizer state dict; with ``rectify="measured"`` also the measurement (strict JSON)."""
-        state = super().state_dict()
-        if self.measured_rectification is not None:
-            state["measured_rectification"] = self.measured_rectification.state_dict()
-        return state
+        >>> import torch
+        >>> class HalfRAdam(RAdam):
+        ...     def rectification(self, group_index):
+        ...         return lambda t: 0.5
+        >>> p = torch.nn.Parameter(torch.ones(1))
+        >>> opt = HalfRAdam([p], lr=0.1)
+        >>> for _ in range(6):
+        ...     p.grad = torch.ones(1)
+        ...     opt.step()
+        >>> round(1 - 5 * 0.1 - p.item(), 4)  # steps 1-5 unrectified (SGD, lr 0.1), step 6 at 0.5 lr
+        0.05
+        """
+        return None
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Load torch's (or our) optimizer state dict; a saved measurement is restored with it."""
+        """Load torch's (or our) optimizer state dict."""
         state_dict = dict(state_dict)
-        measured = state_dict.pop("measured_rectification", None)
+        if state_dict.pop("measured_rectification", None) is not None and type(self) is RAdam:
+            warnings.warn(
+                "the state_dict holds a measured rectification (saved by RAdam(rectify='measured') or "
+                "MeasuredRAdam); RAdam ignores it: load it into "
+                "radam_integrations.experimental.MeasuredRAdam to continue that run exactly",
+                UserWarning,
+                stacklevel=2,
+            )
         super().load_state_dict(state_dict)
-        if measured is not None and self.measured_rectification is not None:
-            self.measured_rectification.load_state_dict(measured)
 
     def _step_group(
         self, group: dict[str, Any], rectification: Callable[[float], float] | None = None
@@ -375,6 +333,11 @@ class RAdam(Optimizer):
         self._init_group(group, params, grads, exp_avgs, exp_avg_sqs, state_steps)
         if not params:
             return
+        if rectification is not None and (group["capturable"] or group["differentiable"]):
+            raise ValueError(
+                f"{type(self).__name__}.rectification() replaces r_t on the host between steps: it cannot "
+                "run with capturable=True or differentiable=True (use radam_integrations.RAdam there)"
+            )
         if group["differentiable"]:
             # A group can still say so when it comes from a loaded state_dict: check the rule again.
             _check_differentiable(True, group["threshold"], group["degenerated_to_sgd"], group["fused"])
@@ -401,7 +364,7 @@ class RAdam(Optimizer):
             "maximize": group["maximize"],
         }
         if rectification is not None:
-            hyper["rectification"] = rectification
+            hyper["rectification"] = _gated(rectification, hyper["beta2"], hyper["threshold"])
         path = self._select_path(group, params)
         tensors = (params, grads, exp_avgs, exp_avg_sqs, state_steps)
         if path == "fused":
@@ -464,29 +427,29 @@ class RAdam(Optimizer):
         return path
 
 
-RECTIFY = ("theory", "measured")
+def _gated(rule: Callable[[float], float], beta2: float, threshold: float) -> Callable[[float], float]:
+    """``rule`` on rectified steps, 0 (unrectified) where ``rho_t <= threshold``."""
+
+    def gated(t: float) -> float:
+        return 0.0 if host_rectification(t, beta2, threshold) == 0.0 else rule(t)
+
+    return gated
 
 
-def _check_rectify(
-    rectify: str, options: dict[str, Any] | DetectorConfig | None, *, capturable: bool, differentiable: bool
-) -> None:
-    if rectify not in RECTIFY:
-        raise ValueError(f"rectify must be one of {RECTIFY}, got {rectify!r}")
-    if rectify == "theory":
-        if options:
-            raise ValueError("rectify_options are the measurement's options: they need rectify='measured'")
-        return
-    if capturable or differentiable:
+def _check_rectify(rectify: object, options: object) -> None:
+    if rectify == "measured":
         raise ValueError(
-            "rectify='measured' reads its measurement on the host between steps: it cannot be combined "
-            "with capturable=True or differentiable=True (use rectify='theory' there)"
+            "RAdam(rectify='measured') moved to the experimental package: use "
+            "radam_integrations.experimental.MeasuredRAdam(params, ..., config=rectify_options)"
         )
-    # A DetectorConfig is recognised by its interface: optim does not import warmup.
-    is_config = callable(getattr(options, "as_dict", None))
-    if options is not None and not isinstance(options, dict) and not is_config:
-        raise TypeError(
-            "rectify_options must be a dict of DetectorConfig fields or a DetectorConfig, "
-            f"got {type(options).__name__}"
+    if rectify != "theory":
+        raise ValueError(
+            f"rectify must be 'theory' (the measured one is experimental.MeasuredRAdam), got {rectify!r}"
+        )
+    if options:
+        raise ValueError(
+            "rectify_options are the measured rectification's options: "
+            "pass them as radam_integrations.experimental.MeasuredRAdam(params, ..., config=...)"
         )
 
 

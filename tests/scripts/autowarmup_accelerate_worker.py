@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 from accelerate import Accelerator
 
-from radam_integrations import AutoWarmup
+from radam_integrations.experimental import AutoWarmup
 from tests.helpers import accelerate_loop as loop
 from tests.scripts.distributed.common import run_then_shut_down
 

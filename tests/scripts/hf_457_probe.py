@@ -24,6 +24,9 @@ def main(out: str) -> dict:
     from transformers.training_args import OptimizerNames
 
     import radam_integrations.hf  # noqa: F401  (registers)
+    from radam_integrations.experimental import register_all
+
+    register_all()  # and the experimental scheduler names
     from radam_integrations import RAdam
     from radam_integrations.integrations.transformers import WarmupDetectorCallback
 
@@ -95,7 +98,7 @@ def main(out: str) -> dict:
             "detector": state == json.dumps(reference, sort_keys=True),
         }
     # AutoWarmup by name: --lr_scheduler_type auto_warmup_cosine, trained with the default optimizer.
-    from radam_integrations import AutoWarmup
+    from radam_integrations.experimental import AutoWarmup
 
     (parsed,) = HfArgumentParser(TrainingArguments).parse_args_into_dataclasses(
         ["--output_dir", out, "--lr_scheduler_type", "auto_warmup_cosine", "--report_to", "none"]

@@ -18,7 +18,7 @@ AutoWarmup with AdamW, through three routes:
 * ``object_2groups``: ``object`` with two parameter groups (weights, biases); ZeRO-1/2 narrow the
   basic optimizer's ``param_groups`` to one group during its step and restore them after.
 
-And ``RAdam(rectify="measured")`` as the client optimizer: its measurement runs inside its step,
+And ``MeasuredRAdam`` as the client optimizer: its measurement runs inside its step,
 on its ZeRO partition, so the ranks are compared and the partitions summed the same way. With two
 parameter groups, or ZeRO-3 sub-groups, DeepSpeed hands it one part per call, which it must refuse.
 
@@ -35,7 +35,7 @@ import deepspeed
 import torch
 import torch.distributed as dist
 
-from radam_integrations import AutoWarmup, RAdam
+from radam_integrations.experimental import AutoWarmup, MeasuredRAdam
 from tests.scripts.distributed.common import run_then_shut_down, write_json
 from tests.scripts.distributed.deepspeed_script import batches, build
 
@@ -52,7 +52,7 @@ def client(form: str, groups: int) -> tuple[torch.nn.Module, torch.optim.Optimiz
     else:
         params = list(model.parameters())
     if form == "radam_measured":
-        return model, RAdam(params, lr=1e-2, rectify="measured", rectify_options=OPTIONS)
+        return model, MeasuredRAdam(params, lr=1e-2, config=OPTIONS)
     return model, torch.optim.AdamW(params, lr=1e-2, weight_decay=0.01)
 
 

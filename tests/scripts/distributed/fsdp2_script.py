@@ -1,6 +1,6 @@
 """FSDP2 (fully_shard), 2 ranks: RAdam on DTensor shards matches an unsharded run; the detector's
 global statistics from the shards equal the unsharded run's, and so do the measured multipliers
-(AutoWarmup with AdamW, and RAdam's ``rectify="measured"``)."""
+(AutoWarmup with AdamW, and MeasuredRAdam)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import sys
 import torch
 from torch.distributed.fsdp import fully_shard
 
-from radam_integrations import AutoWarmup, RAdam, WarmupDetector
+from radam_integrations import RAdam, WarmupDetector
+from radam_integrations.experimental import AutoWarmup, MeasuredRAdam
 from tests.scripts.distributed.common import env_summary, init_gloo, run_then_shut_down, write_json
 
 PATHS = {"fused": {"fused": True}, "foreach": {"foreach": True}, "single": {"foreach": False}, "auto": {}}
@@ -95,7 +96,7 @@ def measured_runs(data, rank):
                 sched = AutoWarmup(opt, **options)
                 read = sched.multipliers
             else:
-                opt = RAdam(model.parameters(), lr=1e-2, rectify="measured", rectify_options=options)
+                opt = MeasuredRAdam(model.parameters(), lr=1e-2, config=options)
                 sched, read = None, lambda opt=opt: [opt.measured_rectification.multiplier(0)]
             multipliers = []
             for step in range(20):

@@ -15,9 +15,10 @@ import torch
 import torch.distributed as dist
 from transformers import GPT2Config, GPT2LMHeadModel, Trainer, TrainerCallback, TrainingArguments
 
-import radam_integrations.hf  # noqa: F401  (registers optim="radamw" and the scheduler names)
-from radam_integrations import AutoWarmup
+from radam_integrations.experimental import AutoWarmup, register_all
 from tests.scripts.distributed.common import run_then_shut_down, write_json
+
+register_all()  # optim="radamw" and the experimental scheduler names
 
 STEPS = 30
 

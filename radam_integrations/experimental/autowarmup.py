@@ -1,7 +1,7 @@
 """AutoWarmup: a learning-rate warmup measured on the run, for any Adam-family optimizer.
 
 A torch ``LRScheduler`` that multiplies each parameter group's learning rate by the measured
-rectification (:mod:`radam_integrations.warmup.measured`): small while the adaptive learning rate
+rectification (:mod:`radam_integrations.experimental.measured`): small while the adaptive learning rate
 ``psi_t`` is estimated from too few squared gradients for their measured spread, 1 once its noise
 is within the detector's tolerance, and reduced while ``psi`` lags a growing gradient scale. There
 is no warmup length to set. An optional ``decay(step)`` multiplies in the schedule you would have
@@ -11,7 +11,7 @@ Experimental: see the README ("AutoWarmup") for what the study measured.
 
 Example:
     >>> import math, torch
-    >>> from radam_integrations import AutoWarmup
+    >>> from radam_integrations.experimental import AutoWarmup
     >>> model = torch.nn.Linear(8, 2)
     >>> opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     >>> sched = AutoWarmup(opt, decay=lambda step: 0.5 * (1 + math.cos(math.pi * min(step, 100) / 100)))
@@ -35,8 +35,8 @@ from typing import Any
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
-from .warmup.config import DetectorConfig
-from .warmup.measured import MeasuredRectification
+from ..warmup.config import DetectorConfig
+from .measured import MeasuredRectification
 
 __all__ = ["AutoWarmup"]
 

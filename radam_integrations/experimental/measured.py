@@ -9,7 +9,7 @@ next step. Between evaluations ``c^2`` and the staleness are held, and the multi
 effective sample size ``ESS_t`` in closed form, so it moves every step at no cost. Before the
 first measurement (two evaluations are needed for a drift) ``c^2 = 2``, RAdam's own assumption.
 
-:class:`~radam_integrations.AutoWarmup` (a learning-rate scheduler for any Adam-family optimizer)
+:class:`~radam_integrations.experimental.AutoWarmup` (a learning-rate scheduler for any Adam-family optimizer)
 is built on this; the derivation is in ``docs/measured_rectification.md``.
 
 Example:
@@ -34,10 +34,10 @@ import math
 from typing import Any
 
 from .. import theory
-from . import claims
-from .config import DetectorConfig
-from .detector import WarmupDetector
-from .reduce import ranks_hold_different_state, world_size
+from ..warmup import claims
+from ..warmup.config import DetectorConfig
+from ..warmup.detector import WarmupDetector
+from ..warmup.reduce import ranks_hold_different_state, world_size
 
 __all__ = ["PRIOR_C2", "MeasuredRectification"]
 

@@ -3,12 +3,13 @@
 timm's schedulers are not torch ``LRScheduler``s: the training loop calls ``step_update(num_updates)``
 after each optimizer update and ``step(epoch)`` at the end of each epoch, and the scheduler writes
 each group's learning rate times its ``lr_scale`` (timm's layer-wise lr decay). A torch scheduler
-(such as :class:`~radam_integrations.AutoWarmup`) ignores ``lr_scale``, so timm loops get
-:class:`AutoWarmupLRScheduler`: the measured rectification times whatever timm's own decay
+(such as :class:`~radam_integrations.experimental.AutoWarmup`) ignores ``lr_scale``, so timm loops get
+:class:`TimmAutoWarmup`: the measured rectification times whatever timm's own decay
 schedule sets.
 
-After :func:`install` (``radam_integrations.integrations.timm.register()`` does it, and so does
-the runner when a script imports ``timm.scheduler``), ``create_scheduler_v2`` also knows:
+Experimental: after :func:`register` (``radam_integrations.experimental.register_all()`` does it,
+and so does ``python -m radam_integrations.experimental run SCRIPT`` when the script imports
+``timm.scheduler``), ``create_scheduler_v2`` also knows:
 
 * ``sched="auto_warmup"``: the measured warmup, then the base learning rate (times ``lr_scale``);
 * ``sched="auto_warmup_<name>"`` for timm's names (``auto_warmup_cosine``, ``auto_warmup_step``,
@@ -19,19 +20,20 @@ The measured warmup replaces timm's: ``warmup_epochs`` is ignored, with a warnin
 (``train.py`` defaults to 5; pass ``--warmup-epochs 0`` to silence it). timm's ``train.py`` runs
 unmodified through the runner::
 
-    radam-integrations run path/to/timm/train.py --opt radam --sched auto_warmup_cosine --warmup-epochs 0 ...
+    python -m radam_integrations.experimental path/to/timm/train.py --opt radam \\
+        --sched auto_warmup_cosine --warmup-epochs 0 ...
 
 ``train.py`` saves no scheduler state in its checkpoints: on ``--resume`` the measurement starts
 again from the resumed optimizer state (its step count is restored, so the multiplier is 1 unless
 the new measurement finds the adaptive learning rate unsettled). Loops that save
-:meth:`AutoWarmupLRScheduler.state_dict` resume exactly.
+:meth:`TimmAutoWarmup.state_dict` resume exactly.
 
 Example:
     >>> import torch
     >>> from timm.scheduler import CosineLRScheduler
     >>> model = torch.nn.Linear(8, 2)
     >>> opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
-    >>> sched = AutoWarmupLRScheduler(opt, decay=CosineLRScheduler(opt, t_initial=100, t_in_epochs=False))
+    >>> sched = TimmAutoWarmup(opt, decay=CosineLRScheduler(opt, t_initial=100, t_in_epochs=False))
     >>> round(opt.param_groups[0]["lr"] / 1e-3, 4)   # cosine at 0 (1.0) times the prior multiplier
     0.1414
     >>> for update in range(1, 31):
@@ -53,16 +55,16 @@ from typing import Any
 
 from .._compat import timm as _compat
 from ..warmup.config import DetectorConfig
-from ..warmup.measured import MeasuredRectification
+from .measured import MeasuredRectification
 
-__all__ = ["PREFIX", "AutoWarmupLRScheduler", "create_scheduler_v2", "install"]
+__all__ = ["PREFIX", "TimmAutoWarmup", "create_scheduler_v2", "register"]
 
 #: ``sched`` names that start with this (or equal it without the trailing ``_``) are ours.
 PREFIX = "auto_warmup_"
 _BARE = PREFIX.rstrip("_")
 
 
-class AutoWarmupLRScheduler:
+class TimmAutoWarmup:
     """timm-style scheduler: each group's lr is ``decay``'s (or the base lr) times the measured rectification.
 
     Args:
@@ -70,7 +72,8 @@ class AutoWarmupLRScheduler:
         decay: a timm scheduler for the same optimizer built without a warmup (for example
             ``CosineLRScheduler(opt, t_initial=..., warmup_t=0)``), or ``None``: the base
             learning rate times the group's ``lr_scale``, as timm's ``constant`` schedule.
-        config, **options: the measurement's options, as for :class:`~radam_integrations.AutoWarmup`
+        config, **options: the measurement's options, as for
+            :class:`~radam_integrations.experimental.AutoWarmup`
             (``tol``, ``floor_factor``, ``every``, ``sample_size``).
         process_group, sharded: for sharded optimizer state, as for ``WarmupDetector``.
 
@@ -151,7 +154,7 @@ class AutoWarmupLRScheduler:
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore :meth:`state_dict` output; the learning rates are those of the saved run."""
         if not isinstance(state_dict, dict) or "rectifier" not in state_dict:
-            raise ValueError("not an AutoWarmupLRScheduler state: it has no 'rectifier' entry")
+            raise ValueError("not a TimmAutoWarmup state: it has no 'rectifier' entry")
         if (state_dict.get("decay") is None) != (self.decay is None):
             raise ValueError("the saved scheduler and this one differ in having a decay schedule")
         if self.decay is not None:
@@ -191,9 +194,9 @@ def create_scheduler_v2(original: Callable[..., Any], *args: Any, **kwargs: Any)
             f"sched={sched!r}: timm has no schedule named {inner!r} (use auto_warmup or "
             "auto_warmup_<name> with one of timm's names: cosine, tanh, step, multistep, poly, ...)"
         )
-    return AutoWarmupLRScheduler(optimizer, decay=decay), num_epochs
+    return TimmAutoWarmup(optimizer, decay=decay), num_epochs
 
 
-def install() -> None:
+def register() -> None:
     """Teach ``create_scheduler_v2`` (and ``create_scheduler``) the ``auto_warmup`` names. Idempotent."""
     _compat.wrap_scheduler_factory(lambda original: functools.partial(create_scheduler_v2, original))

@@ -6,9 +6,12 @@ run's ``max_steps``), on the command line too (``--lr_scheduler_type auto_warmup
 measured warmup replaces ``warmup_steps``/``warmup_ratio``, which must stay 0;
 ``lr_scheduler_kwargs`` are AutoWarmup's measurement options (``{"tol": 0.2, "every": 5}``).
 
+Experimental: installed only by :func:`register` (``radam_integrations.experimental.register_all()``
+does it, and so does ``python -m radam_integrations.experimental run SCRIPT``).
+
 Example:
-    >>> from radam_integrations.integrations.transformers import register
-    >>> _ = register()
+    >>> from radam_integrations.experimental import register_all
+    >>> _ = register_all()
     >>> from transformers import TrainingArguments
     >>> TrainingArguments("out", lr_scheduler_type="auto_warmup_cosine").lr_scheduler_type.value
     'auto_warmup_cosine'
@@ -18,10 +21,11 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["SCHEDULERS", "check_scheduler_arguments", "install"]
+__all__ = ["SCHEDULERS", "check_scheduler_arguments", "register", "warn_if_scheduler_replaced"]
 
 
 def _linear(step: int, total: int) -> float:
@@ -73,7 +77,7 @@ def check_scheduler_arguments(args: Any, deepspeed_config: dict[str, Any] | None
     Raises:
         ValueError: one line naming the problem and what to do.
     """
-    from .transformers_args import optim_name, refuse_deepspeed_block
+    from ..integrations.transformers_args import optim_name, refuse_deepspeed_block
 
     name = optim_name(args.lr_scheduler_type)
     if name not in SCHEDULERS:
@@ -107,7 +111,7 @@ def _factory(name: str) -> Callable[..., Any]:
     def make(
         optimizer: Any, num_warmup_steps: int = 0, num_training_steps: int | None = None, **options: Any
     ) -> Any:
-        from ..autowarmup import AutoWarmup
+        from .autowarmup import AutoWarmup
 
         if num_warmup_steps:
             raise ValueError(
@@ -126,10 +130,33 @@ def _factory(name: str) -> Callable[..., Any]:
     return make
 
 
-def install(training_args_module: Any) -> None:
-    """Add the names to ``SchedulerType`` and their factories to ``get_scheduler``'s table. Idempotent.
+def warn_if_scheduler_replaced(trainer: Any) -> None:
+    """An AutoWarmup ``lr_scheduler_type`` with a scheduler handed to the Trainer: say which one runs."""
+    from ..integrations.transformers_args import optim_name
 
-    Patch 7 of :mod:`radam_integrations._compat.transformers`.
+    name = optim_name(trainer.args.lr_scheduler_type)
+    given = trainer.lr_scheduler
+    if name not in SCHEDULERS or given is None:
+        return
+    from .autowarmup import AutoWarmup
+
+    if not isinstance(given, AutoWarmup):
+        seen = trainer.__dict__.setdefault("_radam_integrations_warned", set())
+        if "scheduler" not in seen:
+            seen.add("scheduler")
+            warnings.warn(
+                f"lr_scheduler_type={name!r} is ignored: the Trainer was given {type(given).__name__} "
+                "through optimizers=(..., lr_scheduler), which schedules instead",
+                UserWarning,
+                stacklevel=4,
+            )
+
+
+def register(training_args_module: Any) -> None:
+    """Add the names to ``SchedulerType`` and their factories to ``get_scheduler``'s table (patch 7 of
+    :mod:`radam_integrations._compat.transformers`), their checks to ``TrainingArguments`` (patch 2)
+    and, once the Trainer is imported, its warning when a scheduler handed to it replaces ours (patch 9).
+    Idempotent.
     """
     import importlib
 
@@ -141,3 +168,10 @@ def install(training_args_module: Any) -> None:
         optimization.TYPE_TO_SCHEDULER_FUNCTION,
         {name: (member, _factory(name)) for name, (member, _) in SCHEDULERS.items()},
     )
+    compat.check_optim_args_on_init(training_args_module.TrainingArguments, _check_arguments)
+
+
+def _check_arguments(args: Any) -> None:
+    from .._compat.transformers import deepspeed_config
+
+    check_scheduler_arguments(args, deepspeed_config(args))
