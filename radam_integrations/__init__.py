@@ -1,11 +1,12 @@
 """radam-integrations: Rectified Adam for real PyTorch training stacks.
 
-``import radam_integrations`` needs only torch and imports no training framework:
-adapters live in :mod:`radam_integrations.integrations` and import their framework
-when they are used. :func:`register_all` registers RAdam with every installed framework
-that picks optimizers by name; ``radam-integrations run SCRIPT`` runs a script you did not
-write with everything registered (:mod:`radam_integrations.runner`). Experimental work
-(AutoWarmup, MeasuredRAdam) is in :mod:`radam_integrations.experimental`, imported only on request.
+``import radam_integrations`` needs only torch (imported when a name that needs it is first
+used, so the command line answers at once) and imports no training framework: adapters live in
+:mod:`radam_integrations.integrations` and import their framework when they are used.
+:func:`register_all` registers RAdam with every installed framework that picks optimizers by
+name; ``radam-integrations run SCRIPT`` runs a script you did not write with everything
+registered (:mod:`radam_integrations.runner`). Experimental work (AutoWarmup, MeasuredRAdam) is in
+:mod:`radam_integrations.experimental`, imported only on request.
 
 Example:
     >>> import torch
@@ -17,11 +18,16 @@ Example:
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING
+
 from . import theory
 from ._version import __version__
-from .optim import RAdam, SparseGradientError
-from .registration import register_all
-from .warmup import DetectorConfig, UnsupportedOptimizerError, WarmupDetector
+
+if TYPE_CHECKING:  # for type checkers; at run time __getattr__ below imports these on first use
+    from .optim import RAdam, SparseGradientError
+    from .registration import register_all
+    from .warmup import DetectorConfig, UnsupportedOptimizerError, WarmupDetector
 
 __all__ = [
     "DetectorConfig",
@@ -34,12 +40,28 @@ __all__ = [
     "theory",
 ]
 
+# Imported on first use (PEP 562), so that importing the package, or the CLI's schedule and report,
+# does not import torch: each name's module, relative to this package. The submodules are the ones
+# this package used to import at once; they stay reachable as attributes (radam_integrations.warmup).
+_LAZY = {
+    "DetectorConfig": ".warmup",
+    "RAdam": ".optim",
+    "SparseGradientError": ".optim",
+    "UnsupportedOptimizerError": ".warmup",
+    "WarmupDetector": ".warmup",
+    "register_all": ".registration",
+}
+_SUBMODULES = ("optim", "registration", "warmup")
+
 
 def __getattr__(name: str) -> object:
-    # Deprecated in 0.1.0, removed in the next release: the one place the core names the
-    # experimental package (tests/test_import_graph.py holds it to this).
-    if name == "AutoWarmup":
-        import importlib
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f".{name}", __name__)
+    elif name == "AutoWarmup":
+        # Deprecated in 0.1.0, removed in the next release: the one place the core names the
+        # experimental package (tests/test_layout.py holds it to this). Not cached: it warns each time.
         import warnings
 
         warnings.warn(
@@ -48,4 +70,11 @@ def __getattr__(name: str) -> object:
             stacklevel=2,
         )
         return importlib.import_module("radam_integrations.experimental").AutoWarmup
-    raise AttributeError(f"module 'radam_integrations' has no attribute {name!r}")
+    else:
+        raise AttributeError(f"module 'radam_integrations' has no attribute {name!r}")
+    globals()[name] = value  # later lookups find it without calling __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -154,7 +154,7 @@ LAB_COMMANDS = ("demo", "study")
 def _moved(command: str) -> str:
     return (
         f"radam-integrations {command}: error: '{command}' is no longer part of the installed package: "
-        f"from a checkout run `make {command}` (see the README)"
+        f"from a checkout run `make {command}` (see docs/evidence.md)"
     )
 
 

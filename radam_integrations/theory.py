@@ -34,6 +34,7 @@ Example:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 __all__ = [
@@ -402,7 +403,9 @@ def measured_rectification(
     return noise_part * lag_part
 
 
-def _first_step_where(predicate, upper_hint: int = 8, limit: int = 10**12) -> int | None:
+def _first_step_where(
+    predicate: Callable[[int], bool], upper_hint: int = 8, limit: int = 10**12
+) -> int | None:
     """Smallest integer ``t >= 1`` with ``predicate(t)`` for a monotone predicate."""
     hi = max(1, upper_hint)
     while not predicate(hi):

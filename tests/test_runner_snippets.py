@@ -1,4 +1,5 @@
-"""The README's and the recipes' snippets run through the runner, with and without ``--detect``.
+"""The HF guide's (docs/transformers.md) and the recipes' snippets run through the runner, with and
+without ``--detect``.
 
 Each script here imports our own modules itself (``import radam_integrations.hf``, ``from
 radam_integrations.integrations.transformers import ...``), which the runner's post-import hooks
@@ -23,8 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 RECIPES = ROOT / "recipes"
 CLI = str(Path(sys.executable).parent / "radam-integrations")
 
-#: The README's Hugging Face block gets a model and data of its own (tiny, random init).
-README_PRELUDE = textwrap.dedent(
+#: The HF guide's Trainer block gets a model and data of its own (tiny, random init).
+GUIDE_PRELUDE = textwrap.dedent(
     """
     import torch
     from transformers import GPT2Config, GPT2LMHeadModel
@@ -36,7 +37,7 @@ README_PRELUDE = textwrap.dedent(
     train_data = [{"input_ids": row, "labels": row} for row in ids]
     """
 )
-README_CHECK = textwrap.dedent(
+GUIDE_CHECK = textwrap.dedent(
     """
     import json
     logged = [k for entry in trainer.state.log_history for k in entry if k.startswith("warmup/")]
@@ -45,10 +46,13 @@ README_CHECK = textwrap.dedent(
 )
 
 
-def readme_block(containing: str) -> str:
-    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S)
+HF_GUIDE = ROOT / "docs" / "transformers.md"
+
+
+def guide_block(containing: str) -> str:
+    blocks = re.findall(r"```python\n(.*?)```", HF_GUIDE.read_text(), flags=re.S)
     found = [b for b in blocks if containing in b]
-    assert found, f"no python block in README.md contains {containing!r}"
+    assert found, f"no python block in {HF_GUIDE.name} contains {containing!r}"
     return found[0]
 
 
@@ -65,7 +69,7 @@ def _metrics_header(folder: Path) -> list[str]:
 
 # name -> (script arguments, where the script writes its history, how its logs show the metrics)
 CASES = {
-    "readme_hf": (
+    "guide_hf": (
         [],
         "out",
         lambda out, stdout: _result(stdout)["warmup_keys_logged"] > 0,
@@ -109,10 +113,10 @@ CASES = {
 @pytest.mark.parametrize("case", list(CASES))
 def test_snippet_through_the_runner(case: str, detect: bool, tmp_path: Path, subprocess_env) -> None:
     args, history_at, logged = CASES[case]
-    if case == "readme_hf":
-        script = tmp_path / "readme_hf.py"
-        block = readme_block("import radam_integrations.hf")
-        script.write_text(README_PRELUDE + block + README_CHECK)
+    if case == "guide_hf":
+        script = tmp_path / "guide_hf.py"
+        block = guide_block("import radam_integrations.hf")
+        script.write_text(GUIDE_PRELUDE + block + GUIDE_CHECK)
     else:
         script = RECIPES / case
     out = tmp_path / "out"
@@ -126,7 +130,7 @@ def test_snippet_through_the_runner(case: str, detect: bool, tmp_path: Path, sub
     assert "RuntimeWarning: radam_integrations" not in output, output[-4000:]
     assert "circular import" not in output
     assert logged(out, proc.stdout + proc.stderr), output[-4000:]
-    own = tmp_path / Path(history_at.replace("{out}", str(out)))  # "out": the README's, in the cwd
+    own = tmp_path / Path(history_at.replace("{out}", str(out)))  # "out": the guide's, in the cwd
     assert (own / "warmup_history.json").is_file(), sorted(str(p) for p in tmp_path.rglob("*.json"))
     if detect:
         assert "nothing to report" not in output

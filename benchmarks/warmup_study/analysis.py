@@ -1,6 +1,6 @@
 """What the study's runs say, per task: arm statistics, whether warmup mattered, where the suggestion landed.
 
-Definitions used by the tables and the README (one place):
+Definitions used by the tables and docs/evidence.md (one place):
 
 * an arm's score is its final held-out loss, as mean and sample standard deviation over seeds;
   a run *failed* (the tables' "diverged" column) when its loss became non-finite, it ended no

@@ -89,7 +89,7 @@ class StudyPlan:
     def default(cls) -> StudyPlan:
         """``make study``: per model, a learning rate where warmup matters and one where it may not.
 
-        Learning rates from the sweeps in the README ("Evidence on real data"); beta2 = 0.99, so
+        Learning rates from the sweeps in docs/evidence.md ("Evidence on real data"); beta2 = 0.99, so
         RAdam's horizon (``2 / (1 - beta2)`` = 200 steps) is a third of the 600-step budget.
         """
         lm: dict[str, Any] = {"beta2": 0.99, "steps": 600, "eval_every": 100, "probe_steps": 300}

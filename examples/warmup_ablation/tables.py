@@ -42,7 +42,7 @@ def terminal_table(rows: list[dict[str, Any]], settings: DemoSettings) -> str:
 
 
 def markdown_table(rows: list[dict[str, Any]], settings: DemoSettings) -> str:
-    """The rows as a markdown table (``summary.md``, and the README's table)."""
+    """The rows as a markdown table (``summary.md``, and the table in docs/evidence.md)."""
     target = f"steps to loss < {settings.target_loss:g}"
     header = (
         f"| configuration | warmup steps | final train loss | val accuracy | {target} | detector T "

@@ -13,6 +13,7 @@ and record it in ``_member_names_`` (iteration), ``_member_map_`` (``Enum["NAME"
 from __future__ import annotations
 
 from enum import Enum
+from typing import Any, cast
 
 __all__ = ["add_str_enum_member"]
 
@@ -44,7 +45,9 @@ def add_str_enum_member(enum_cls: type[Enum], member_name: str, value: str) -> E
             f"{enum_cls.__name__}.{member_name} already exists with value "
             f"{enum_cls._member_map_[member_name].value!r}; cannot register {value!r} under that name"
         )
-    member = str.__new__(enum_cls, value)
+    # Built as the enum machinery builds a class-body member (see the module docstring): a bare str
+    # instance of the class first, then the attributes Enum gives its members; Any until complete.
+    member: Any = str.__new__(cast("type[str]", enum_cls), value)
     member._name_ = member_name
     member._value_ = value
     member.__objclass__ = enum_cls

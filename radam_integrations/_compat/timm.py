@@ -88,13 +88,14 @@ def drop_row(registry: Any, name: str) -> None:
 
 def wrap_scheduler_factory(make_wrapper: Callable[[Callable[..., Any]], Callable[..., Any]]) -> None:
     """Put ``make_wrapper(original)`` where timm's ``create_scheduler_v2`` is looked up. Idempotent."""
-    factory = importlib.import_module(SCHEDULER_FACTORY_MODULE)
+    # Modules looked up by name, their functions replaced: Any, not ModuleType (no attributes to assign).
+    factory: Any = importlib.import_module(SCHEDULER_FACTORY_MODULE)
     current = factory.create_scheduler_v2
     if getattr(current, MARK, None) is not None:
         return
     wrapper = functools.wraps(current)(make_wrapper(current))
     setattr(wrapper, MARK, current)
     factory.create_scheduler_v2 = wrapper
-    package = sys.modules.get("timm.scheduler")  # bound by its ``from .scheduler_factory import``
+    package: Any = sys.modules.get("timm.scheduler")  # bound by its ``from .scheduler_factory import``
     if package is not None and getattr(package, "create_scheduler_v2", None) is current:
         package.create_scheduler_v2 = wrapper

@@ -185,7 +185,7 @@ _P = (1.0, -2.0, 0.5)
 _G = (0.3, -0.1, 0.0)
 _M = (0.1, 0.2, -0.05)
 _V = (0.01, 0.04, 0.0025)
-_HYPER = {"lr": 0.01, "beta1": 0.9, "beta2": 0.99, "weight_decay": 0.1, "eps": 1e-3, "maximize": False}
+_HYPER = {"lr": 0.01, "beta1": 0.9, "beta2": 0.99, "weight_decay": 0.1, "eps": 1e-3}  # and maximize=False
 _STEP = 3.0
 
 
@@ -214,9 +214,10 @@ def _probe() -> str | None:
         if kernel is None:
             return f"torch {torch.__version__} has no torch.{name}"
         tensors = [torch.tensor(values, dtype=torch.float64, device="cpu") for values in (_P, _G, _M, _V)]
+        params, grads, exp_avgs, exp_avg_sqs = ([t] for t in tensors)
         count = torch.full((), _STEP, dtype=torch.float32, device="cpu")
         try:
-            _call(kernel, *([t] for t in tensors), count, **_HYPER)
+            _call(kernel, params, grads, exp_avgs, exp_avg_sqs, count, maximize=False, **_HYPER)
         except Exception as err:  # any failure on this tiny valid input means the kernel changed
             return f"torch.{name} refused the call RAdam's one-pass step makes ({type(err).__name__}: {err})"
         want = _adam_reference(decoupled)

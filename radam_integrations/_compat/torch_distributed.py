@@ -21,7 +21,10 @@ torch's multi-tensor optimizer paths).
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeGuard
+
+if TYPE_CHECKING:  # for the annotations only (see above: importing it is slow)
+    from torch.distributed.tensor import DTensor
 
 __all__ = ["DTENSOR_MODULES", "dtensor_class", "flat_param_padding", "is_dtensor", "is_flat_param"]
 
@@ -40,7 +43,7 @@ def dtensor_class() -> type | None:
     return None
 
 
-def is_dtensor(t: Any) -> bool:
+def is_dtensor(t: Any) -> TypeGuard[DTensor]:
     """Whether ``t`` is a ``DTensor`` (FSDP2, tensor parallelism)."""
     cls = dtensor_class()
     return cls is not None and isinstance(t, cls)

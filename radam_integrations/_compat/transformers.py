@@ -168,11 +168,12 @@ def replace_last_checkpoint(modules: list[ModuleType], replacement: Callable[[An
             )
         if getattr(current, MARK, None) is None:
             setattr(replacement, MARK, current)
-            module.get_last_checkpoint = replacement
+            # The patch itself: ModuleType declares no attributes to assign (transformers is Any here).
+            module.get_last_checkpoint = replacement  # type: ignore[attr-defined]
 
 
 def route_optimizer_names(
-    trainer_cls: type, ours: Callable[[Any], bool], build: Callable[[Any], tuple[Any, Any]]
+    trainer_cls: type[Any], ours: Callable[[Any], bool], build: Callable[[Any], tuple[Any, Any]]
 ) -> None:
     """Wrap the static ``Trainer.get_optimizer_cls_and_kwargs`` (patch 3).
 
@@ -199,7 +200,7 @@ def route_optimizer_names(
     trainer_cls.get_optimizer_cls_and_kwargs = staticmethod(get_optimizer_cls_and_kwargs)
 
 
-def merge_into_logs(trainer_cls: type, take_attribute: str) -> None:
+def merge_into_logs(trainer_cls: type[Any], take_attribute: str) -> None:
     """Wrap ``Trainer.log``: merge ``callback.<take_attribute>()`` into training-loss logs (patch 4).
 
     A log with a ``"loss"`` key gets, for every callback of the trainer that has the attribute,

@@ -3,7 +3,7 @@
 Nothing here is imported by the rest of the package, and the names it gives frameworks are
 registered only when asked for (:func:`register_all`, or ``python -m radam_integrations.experimental
 SCRIPT``). What the study measured for both, where they help and where they do not, is in the
-README ("AutoWarmup"); the derivation in ``docs/measured_rectification.md``. APIs here may change
+docs/experimental.md; the derivation in ``docs/measured_rectification.md``. APIs here may change
 between minor releases.
 
 * :class:`AutoWarmup`: a torch ``LRScheduler`` for any Adam-family optimizer, with no warmup

@@ -7,7 +7,7 @@ is within the detector's tolerance, and reduced while ``psi`` lags a growing gra
 is no warmup length to set. An optional ``decay(step)`` multiplies in the schedule you would have
 used after the warmup (cosine, linear), as ``LambdaLR``'s ``lr_lambda`` does.
 
-Experimental: see the README ("AutoWarmup") for what the study measured.
+Experimental: see docs/experimental.md for what the study measured.
 
 Example:
     >>> import math, torch

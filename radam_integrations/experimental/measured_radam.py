@@ -8,7 +8,7 @@ rectified steps each parameter group's ``r_t`` is replaced by its measured recti
 from this optimizer's state every ``every`` steps. Everything else is RAdam's (state layout,
 step paths, options), and unrectified steps are unchanged.
 
-Experimental: the study's ``radam_measured`` arm; see the README ("AutoWarmup").
+Experimental: the study's ``radam_measured`` arm; see docs/experimental.md.
 
 Example:
     >>> import torch
@@ -80,7 +80,7 @@ class MeasuredRAdam(RAdam):
                 f"got {type(config).__name__}"
             )
         super().__init__(params, lr, betas, eps, weight_decay, decoupled_weight_decay, **kwargs)
-        #: The measurement: per group, the factor that replaces ``r_t``.
+        #: The measurement, per group the factor that replaces ``r_t``.
         self.measured_rectification = MeasuredRectification(self, config)
 
     def step(self, closure: Callable[[], float] | None = None) -> float | None:  # type: ignore[override]

@@ -99,7 +99,7 @@ def radam_kwargs_for(
       ``foreach=None, fused=None, capturable=False``, RAdam's own choice: the one-pass step through
       torch's fused Adam kernels for float32/float64 parameters on devices that have them (CPU, CUDA,
       MPS, XPU), the multi-tensor step otherwise. Half-precision parameters take the multi-tensor step
-      unless you ask for ``fused=True`` (see the README, "Which step runs").
+      unless you ask for ``fused=True`` (see docs/optimizer.md, "Which step runs").
 
     Example:
         >>> radam_kwargs_for("cpu")

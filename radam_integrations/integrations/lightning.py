@@ -170,9 +170,10 @@ class _DetectorSet:
     @property
     def settled_step(self) -> int | None:
         steps = [d.settled_step for d in self.detectors]
-        if not steps or any(s is None for s in steps):
+        settled = [s for s in steps if s is not None]
+        if not steps or len(settled) < len(steps):
             return None
-        return max(steps)  # type: ignore[type-var]
+        return max(settled)
 
     def summary(self) -> str:
         return summary_text(self.detectors)

@@ -71,7 +71,7 @@ def last_complete_checkpoint(output_dir: str | os.PathLike[str]) -> str | None:
         ((int(m.group(1)), p) for p in root.iterdir() if (m := _CHECKPOINT.match(p.name)) and p.is_dir()),
         reverse=True,
     )
-    skipped = []
+    skipped: list[tuple[int, Path]] = []
     for step, folder in steps:
         if is_complete_checkpoint(folder):
             _report(skipped, f"resuming from {folder.name}")

@@ -9,12 +9,30 @@ torch.optim.RAdam's ``_multi_tensor_radam``, so results are bit-identical to tor
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any, TypedDict
 
 import torch
 from torch import Tensor
 
 from .._compat import torch as torch_compat
 from ._rectify import device_coefficients, host_rectification
+
+#: A list of tensors as torch's ``_foreach_*`` ops take it; the out-of-place ones return a tuple.
+TensorList = list[Tensor] | tuple[Tensor, ...]
+
+
+class _GroupHyper(TypedDict):
+    """The keyword arguments :func:`radam_foreach` passes to both group steps."""
+
+    lr: float | Tensor
+    beta1: float
+    beta2: float
+    eps: float
+    weight_decay: float
+    decoupled_weight_decay: bool
+    threshold: float
+    degenerated_to_sgd: bool
+    negated_grads: bool
 
 
 def radam_foreach(
@@ -42,9 +60,8 @@ def radam_foreach(
     for (g_params, g_grads, g_exp_avgs, g_exp_avg_sqs, g_steps), _ in grouped.values():
         increment_steps(g_steps)
         _view_complex_as_real(g_params, g_grads, g_exp_avgs, g_exp_avg_sqs)
-        if maximize:
-            g_grads = torch._foreach_neg(g_grads)
-        hyper = dict(
+        step_grads: TensorList = torch._foreach_neg(g_grads) if maximize else g_grads
+        hyper = _GroupHyper(
             lr=lr,
             beta1=beta1,
             beta2=beta2,
@@ -56,10 +73,10 @@ def radam_foreach(
             negated_grads=maximize,
         )
         if capturable:
-            _device_group_step(g_params, g_grads, g_exp_avgs, g_exp_avg_sqs, g_steps, **hyper)
+            _device_group_step(g_params, step_grads, g_exp_avgs, g_exp_avg_sqs, g_steps, **hyper)
         else:
             _host_group_step(
-                g_params, g_grads, g_exp_avgs, g_exp_avg_sqs, g_steps, **hyper, rectification=rectification
+                g_params, step_grads, g_exp_avgs, g_exp_avg_sqs, g_steps, **hyper, rectification=rectification
             )
 
 
@@ -82,7 +99,7 @@ def _view_complex_as_real(params: list[Tensor], *others: list[Tensor]) -> None:
 
 def _update_moments(
     params: list[Tensor],
-    grads: list[Tensor],
+    grads: TensorList,
     exp_avgs: list[Tensor],
     exp_avg_sqs: list[Tensor],
     *,
@@ -105,7 +122,7 @@ def _update_moments(
 
 def _host_group_step(
     params: list[Tensor],
-    grads: list[Tensor],
+    grads: TensorList,
     exp_avgs: list[Tensor],
     exp_avg_sqs: list[Tensor],
     steps: list[Tensor],
@@ -154,7 +171,10 @@ def _host_group_step(
         step_values, rects = [step_values[i] for i in keep], [rects[i] for i in keep]
 
     bias_correction1 = [1 - beta1**t for t in step_values]
-    unrect_step = [(lr * (0 if r > 0 else 1.0) / bc) * -1 for r, bc in zip(rects, bias_correction1)]
+    # Floats, or 0-dim tensors for a tensor lr: torch's foreach ops take a list of either.
+    unrect_step: list[Any] = [
+        (lr * (0 if r > 0 else 1.0) / bc) * -1 for r, bc in zip(rects, bias_correction1)
+    ]
     rect_step = [
         ((1 - beta2**t) ** 0.5) * (lr * r / bc) * -1 for t, r, bc in zip(step_values, rects, bias_correction1)
     ]
@@ -170,7 +190,7 @@ def _host_group_step(
 
 def _device_group_step(
     params: list[Tensor],
-    grads: list[Tensor],
+    grads: TensorList,
     exp_avgs: list[Tensor],
     exp_avg_sqs: list[Tensor],
     steps: list[Tensor],

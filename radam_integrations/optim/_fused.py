@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
+from typing import TypedDict
 
 import torch
 from torch import Tensor
@@ -76,6 +77,21 @@ def fused_supports(param: Tensor) -> bool:
     )
 
 
+class _Hyper(TypedDict):
+    """The keyword arguments :func:`radam_fused` passes to the kernel step and to ``fallback``."""
+
+    lr: float
+    beta1: float
+    beta2: float
+    eps: float
+    weight_decay: float
+    decoupled_weight_decay: bool
+    threshold: float
+    degenerated_to_sgd: bool
+    maximize: bool
+    rectification: Callable[[float], float] | None
+
+
 def radam_fused(
     params: list[Tensor],
     grads: list[Tensor],
@@ -106,7 +122,7 @@ def radam_fused(
     if not params:
         return 0
     usable = fused_kernels_available()
-    hyper = {
+    hyper: _Hyper = {
         "lr": lr, "beta1": beta1, "beta2": beta2, "eps": eps, "weight_decay": weight_decay,
         "decoupled_weight_decay": decoupled_weight_decay, "threshold": threshold,
         "degenerated_to_sgd": degenerated_to_sgd, "maximize": maximize, "rectification": rectification,

@@ -27,6 +27,7 @@ from ._single_tensor import radam_single_tensor
 
 __all__ = ["RAdam", "SparseGradientError", "StepPath"]
 
+#: The step implementations, as :meth:`RAdam.step_path` names them.
 StepPath = Literal["single_tensor", "foreach", "fused"]
 
 # Options torch.optim.RAdam does not have. Missing from a loaded state_dict (one saved by
@@ -101,7 +102,7 @@ class RAdam(Optimizer):
         maximize: maximize the objective instead of minimizing it.
         foreach: use the multi-tensor (``torch._foreach_*``) path. ``None`` picks it
             whenever every parameter lives on a device with foreach kernels.
-        fused: use the one-pass step (see the README's "Which step runs"). ``None`` picks it
+        fused: use the one-pass step (see docs/optimizer.md, "Which step runs"). ``None`` picks it
             where it is available and gives the same numbers; ``True`` requires it.
         capturable: keep the step count on the parameters' device and avoid every host
             synchronisation and data-dependent branch (CUDA graphs, ``torch.compile``, XLA).
@@ -541,13 +542,24 @@ def _check_differentiable(
         )
 
 
-def _differentiable_step(group: dict[str, Any], *tensors: list[Tensor]) -> None:
+def _differentiable_step(
+    group: dict[str, Any],
+    params: list[Tensor],
+    grads: list[Tensor],
+    exp_avgs: list[Tensor],
+    exp_avg_sqs: list[Tensor],
+    state_steps: list[Tensor],
+) -> None:
     """torch's functional RAdam with ``differentiable=True`` (public API, ``torch.optim.radam.radam``)."""
     from torch.optim.radam import radam
 
     beta1, beta2 = group["betas"]
     radam(
-        *tensors,
+        params,
+        grads,
+        exp_avgs,
+        exp_avg_sqs,
+        state_steps,
         beta1=beta1,
         beta2=beta2,
         lr=group["lr"],
@@ -558,7 +570,7 @@ def _differentiable_step(group: dict[str, Any], *tensors: list[Tensor]) -> None:
         capturable=group["capturable"],
         differentiable=True,
         decoupled_weight_decay=group["decoupled_weight_decay"],
-        has_complex=any(torch.is_complex(p) for p in tensors[0]),
+        has_complex=any(torch.is_complex(p) for p in params),
     )
 
 

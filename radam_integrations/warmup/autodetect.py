@@ -83,7 +83,7 @@ def _report(detector: WarmupDetector) -> _Report:
 
 @dataclass
 class _Entry:
-    ref: weakref.ref  # the detector; it lives as long as its optimizer (see _ATTR)
+    ref: weakref.ref[WarmupDetector]  # the detector; it lives as long as its optimizer (see _ATTR)
     report: _Report | None = None  # its outputs when last seen
     yielded: bool = False  # a detector of higher precedence took over
 

@@ -30,7 +30,7 @@ INTERNAL, HOOK, FRAMEWORK, EXPLICIT = -1, 0, 1, 2
 _level: ContextVar[int] = ContextVar("radam_integrations_attach_level", default=EXPLICIT)
 # id(optimizer) -> (weak optimizer, [(level, weak detector)]); ids are only trusted while the
 # optimizer is alive, which the weak reference tells.
-_watchers: dict[int, tuple[weakref.ref, list[tuple[int, weakref.ref]]]] = {}
+_watchers: dict[int, tuple[weakref.ref[Any], list[tuple[int, weakref.ref[Any]]]]] = {}
 
 
 @contextmanager
@@ -43,7 +43,7 @@ def attaching(level: int) -> Iterator[None]:
         _level.reset(token)
 
 
-def _entry(optimizer: Any) -> list[tuple[int, weakref.ref]] | None:
+def _entry(optimizer: Any) -> list[tuple[int, weakref.ref[Any]]] | None:
     found = _watchers.get(id(optimizer))
     if found is None or found[0]() is not optimizer:
         return None

@@ -26,7 +26,8 @@ from typing import Any, TypeVar
 
 __all__ = ["DetectorConfig", "lists_config_fields"]
 
-_T = TypeVar("_T", bound=type)
+# Any class: its ``__init__`` is read from the class and given a new ``__signature__``.
+_T = TypeVar("_T", bound=type[Any])
 
 
 def _integer(name: str, value: Any, minimum: int) -> None:
@@ -38,7 +39,7 @@ def _integer(name: str, value: Any, minimum: int) -> None:
 
 @dataclass(frozen=True)
 class DetectorConfig:
-    """How the warmup detector samples, evaluates and decides (README: "The warmup detector").
+    """How the warmup detector samples, evaluates and decides (docs/detector.md).
 
     Args:
         every: evaluation period in optimizer steps, after the early evaluations at 1, 2, 4, 8.
@@ -146,7 +147,7 @@ def lists_config_fields(**defaults: Any) -> Callable[[_T], _T]:
             for f in dataclasses.fields(DetectorConfig)
             if f.name not in taken
         ]
-        init.__signature__ = signature.replace(parameters=[*kept, *fields])  # type: ignore[attr-defined]
+        init.__signature__ = signature.replace(parameters=[*kept, *fields])
         return cls
 
     return decorate

@@ -97,7 +97,7 @@ class WarmupDetector:
     ``suggested_warmup_steps``. It only reads the optimizer's state.
 
     When a group is settled, and what T and the suggested warmup are: :mod:`.rule`. What the
-    metrics mean: :mod:`.metrics` and the README.
+    metrics mean: :mod:`.metrics` and docs/detector.md.
 
     Args:
         optimizer: any Adam-family optimizer (Adam, AdamW, RAdam, NAdam, timm's, ours), or a
@@ -238,7 +238,7 @@ class WarmupDetector:
         """The tensors whose state belongs to group ``gi`` (ZeRO-3 keeps them outside ``params``)."""
         return self._layout.group_tensors(gi, group) if self._layout else group["params"]
 
-    def _entries(self, gi: int, group: dict[str, Any]) -> list[tuple[Tensor, dict, TensorSample]]:
+    def _entries(self, gi: int, group: dict[str, Any]) -> list[tuple[Tensor, dict[str, Any], TensorSample]]:
         """``(tensor, state, sample)`` for the group's tensors that have state; samples drawn once."""
         record = self._group(gi)
         tensors = self._group_tensors(gi, group)
@@ -269,7 +269,7 @@ class WarmupDetector:
             entries.append((p, state, sample))
         return entries
 
-    def _draw(self, gi: int, pi: int, param: Tensor, state: dict, k: int | None) -> TensorSample:
+    def _draw(self, gi: int, pi: int, param: Tensor, state: dict[str, Any], k: int | None) -> TensorSample:
         """The fixed sample of ``k`` valid elements (``None``: all) of one tensor's local state."""
         local = local_flat(state["exp_avg_sq"])
         spec = self._padding(gi, param)
@@ -321,14 +321,14 @@ class WarmupDetector:
         # Run level: the worst group's noise and staleness (what keeps the run from settling),
         # then T, relapses and the suggested warmup.
         for key in RUN_WORST:
-            values = [v[key] for v in record["groups"].values() if math.isfinite(v[key])]
-            if values:
-                metrics[f"warmup/{self.name}/{key}"] = max(values)
+            finite = [v[key] for v in record["groups"].values() if math.isfinite(v[key])]
+            if finite:
+                metrics[f"warmup/{self.name}/{key}"] = max(finite)
         run = self.run_summary()
         record.update(run)
-        for key, value in run.items():
-            if value is not None:
-                metrics[f"warmup/{self.name}/{key}"] = float(value)
+        for key, run_value in run.items():
+            if run_value is not None:
+                metrics[f"warmup/{self.name}/{key}"] = float(run_value)
         if self.config.keep_history:
             self._remember(record)
         self.evaluations += 1
@@ -385,13 +385,14 @@ class WarmupDetector:
     # ------------------------------------------------------------------ results
     @property
     def settled_step(self) -> int | None:
-        """The run's settled step T: the max over groups, ``None`` until every group settled."""
+        """The run's settled step T (the max over groups), ``None`` until every group settled."""
         steps = [
             g.settling.settled_step for g in self._groups if g.samples or g.settling.settled_step is not None
         ]
-        if not steps or any(s is None for s in steps):
+        settled = [s for s in steps if s is not None]
+        if not steps or len(settled) < len(steps):
             return None
-        return max(steps)  # type: ignore[type-var]
+        return max(settled)
 
     @property
     def relapses(self) -> int:
@@ -494,7 +495,7 @@ class WarmupDetector:
             }
             for g in self._groups
         ]
-        per_rank = None
+        per_rank: list[Any] | None = None  # every rank's ``memory``, gathered
         if all_ranks and self.sharded:
             import torch.distributed as dist
 

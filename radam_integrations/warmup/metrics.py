@@ -1,4 +1,4 @@
-"""The detector's metrics, computed from one evaluation's sums (the definitions: README's table).
+"""The detector's metrics, computed from one evaluation's sums (definitions: docs/detector.md).
 
 Pure functions of the weighted sums of :mod:`.sums` and the step count: no optimizer, no tensor.
 The per-group metrics are :data:`GROUP_METRICS`; the run-level ones :data:`RUN_METRICS` and

@@ -14,7 +14,8 @@ import math
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import Any, TypeGuard
 
 from .. import theory
 from ..files import atomic_write, invalid_json_message, write_json
@@ -232,7 +233,7 @@ def _rows_from_logged_dicts(entries: Iterable[Any], path: Path) -> list[dict[str
 
 
 # ---------------------------------------------------------------------- summary
-def _finite(value: Any) -> bool:
+def _finite(value: Any) -> TypeGuard[float]:  # int or float, finite
     return isinstance(value, (int, float)) and math.isfinite(value)
 
 
@@ -314,7 +315,7 @@ def summary_table(rows: list[dict[str, Any]]) -> str:
 
 
 # ---------------------------------------------------------------------- plot
-def _pyplot():
+def _pyplot() -> ModuleType:  # matplotlib.pyplot
     try:
         import matplotlib
 

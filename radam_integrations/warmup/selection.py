@@ -36,6 +36,7 @@ __all__ = ["COMPACT_METRICS", "MetricChoice", "check_metric_choice", "select_met
 #: The run-level metrics the adapters log by default.
 COMPACT_METRICS = (*RUN_WORST, "settled_step", "suggested_warmup_steps")
 
+#: What an adapter's ``metrics=`` takes: ``"compact"``, ``"all"`` or a list of metric names.
 MetricChoice = Literal["compact", "all"] | Sequence[str]
 
 _KNOWN = frozenset(GROUP_METRICS) | frozenset(RUN_METRICS) | frozenset(RUN_WORST)

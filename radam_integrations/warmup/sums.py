@@ -8,6 +8,7 @@ functions of the sums (see :mod:`.metrics`).
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -35,7 +36,7 @@ FIELD = {name: i for i, name in enumerate(SUM_FIELDS)}
 
 
 def group_sums(
-    entries: list[tuple[Tensor, dict, TensorSample]],
+    entries: list[tuple[Tensor, dict[str, Any], TensorSample]],
     steps: list[float],
     *,
     beta1: float,
