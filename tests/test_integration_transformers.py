@@ -835,3 +835,26 @@ def test_the_attached_callback_is_renamed_and_resumes_old_checkpoints() -> None:
     state = SimpleNamespace(stateful_callbacks={"AutoWarmupDetectorCallback": saved})
     assert hf.AttachedWarmupDetectorCallback()._state_in(state) == {"marker": 1}
     assert WarmupDetectorCallback()._state_in(state) == {"marker": 1}
+
+
+# ---------------------------------------------------------------------- beside transformers' own names
+@pytest.mark.fit
+def test_transformers_own_schedule_free_radam_works_beside_ours(tmp_path: Path) -> None:
+    """Our names are added, transformers' are left alone: ``--optim schedule_free_radam`` (transformers'
+    own route, schedulefree's RAdamScheduleFree) trains next to ``--optim radamw``, with everything
+    registered (RAdam's names and the experimental ones, as at the top of this file)."""
+    schedulefree = pytest.importorskip("schedulefree", reason="schedulefree comes with the [study] extra")
+    parser = HfArgumentParser(TrainingArguments)
+    seen = {}
+    for optim in ("schedule_free_radam", "radamw"):
+        (args,) = parser.parse_args_into_dataclasses(
+            ["--output_dir", str(tmp_path / optim), "--optim", optim, "--adam_beta2", "0.99",
+             "--max_steps", "4", "--per_device_train_batch_size", "4", "--report_to", "none",
+             "--use_cpu", "true", "--save_strategy", "no", "--disable_tqdm", "true"]
+        )  # fmt: skip
+        trainer = Trainer(tiny_gpt2(), args, train_dataset=TokenIds())
+        result = trainer.train()
+        inner = getattr(trainer.optimizer, "optimizer", trainer.optimizer)
+        seen[optim] = (type(inner), inner.param_groups[0]["betas"], math.isfinite(result.training_loss))
+    assert seen["schedule_free_radam"] == (schedulefree.RAdamScheduleFree, (0.9, 0.99), True)
+    assert seen["radamw"] == (RAdam, (0.9, 0.99), True)

@@ -317,9 +317,14 @@ def test_quick_study_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert set(results["probes"]) == {t.label for t in plan.tasks}
     expected = sum(len(plan.arm_specs(t, 1)) for t in plan.tasks)
     assert len(results["runs"]) == expected
+    classes = {"radam": "RAdam", "adamw": "AdamW", "torch_radam": "RAdam", "radam_measured": "MeasuredRAdam"}
     for run in results["runs"]:
         assert run["spec"]["steps"] == 30 and math.isfinite(run["initial_eval_loss"])
         assert [e[0] for e in run["evals"]][-1] == 30
+    for run in [*results["runs"], *results["probes"].values()]:
+        # what trained, as the optimizer itself says: its class, betas, state memory per parameter
+        assert run["optimizer_class"].rsplit(".", 1)[1] == classes[run["spec"]["optimizer"]], run["arm"]
+        assert run["betas"] == [0.9, run["spec"]["beta2"]] and run["state_bytes_per_parameter"] >= 8.0
     for label, probe in results["probes"].items():
         assert probe["spec"]["optimizer"] == "radam" and probe["detector"] is not None, label
         assert probe["detector_seconds"] > 0

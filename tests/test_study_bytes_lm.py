@@ -147,6 +147,8 @@ def test_run_trains_through_the_trainer_and_the_loss_falls(
     record = run(spec(task, optimizer), TINY)
     expected = {"radam": RAdam, "adamw": torch.optim.AdamW, "torch_radam": torch.optim.RAdam}[optimizer]
     assert record["optimizer_class"] == f"{expected.__module__}.{expected.__qualname__}"
+    assert record["betas"] == [0.9, 0.99]  # adam_beta2 from the spec, recorded from the optimizer itself
+    assert record["state_bytes_per_parameter"] == 8.0  # two float32 moments per element, all three
     assert record["steps_done"] == 40 and not record["diverged"]
     assert [s for s, _ in record["train_loss"]] == [10, 20, 30, 40]
     assert [s for s, _, _ in record["evals"]] == [20, 40]

@@ -120,6 +120,8 @@ def test_both_optimizers_train_and_held_out_loss_falls(optimizer):
     assert record["final_eval_loss"] < 0.8 * record["initial_eval_loss"]
     assert record["final_eval_accuracy"] > 0.5 and not record["diverged"]
     assert 0 < record["optimizer_seconds"] < record["seconds"] and record["detector"] is None
+    assert record["betas"] == [0.9, 0.99] and record["state_bytes_per_parameter"] == 8.0
+    assert record["optimizer_class"].rsplit(".", 1)[1] == {"radam": "RAdam", "adamw": "AdamW"}[optimizer]
 
 
 def test_detect_reports_findings():

@@ -158,13 +158,13 @@ def _probe_class() -> type:
             self.train_loss: list[tuple[int, float]] = []
             self.evals: list[tuple[int, float, float | None]] = []
             self.timer = StepTimer()
-            self.optimizer_class = ""
+            self.optimizer: Any = None  # the one the Trainer steps (inside accelerate's wrapper)
             self.step_seconds: list[float] = []  # each training step, evaluations left out
             self._step_started = 0.0
 
         def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
             inner, _ = unwrap_optimizer(kwargs["optimizer"])  # under accelerate's wrapper
-            self.optimizer_class = f"{type(inner).__module__}.{type(inner).__qualname__}"
+            self.optimizer = inner
             self.timer.attach(inner)
 
         def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kwargs: Any) -> None:
@@ -199,7 +199,7 @@ def _probe_class() -> type:
 def run(spec: RunSpec, settings: BytesLMSettings = SETTINGS) -> dict[str, Any]:
     """Train one arm with one seed; return its :func:`~warmup_study.spec.run_record`.
 
-    Beyond the record's fields: ``optimizer_class`` (the class the Trainer stepped), ``steps_done``
+    Beyond the record's fields (which name the class the Trainer stepped): ``steps_done``
     (a run whose loss turned non-finite stops there), ``median_step_seconds`` (a training step
     from the Trainer's ``on_step_begin`` to ``on_step_end``: forward, backward, clipping,
     optimizer and scheduler; evaluations left out) and ``data`` (:meth:`.Corpus.describe`).
@@ -295,9 +295,9 @@ def _run(spec: RunSpec, settings: BytesLMSettings) -> dict[str, Any]:
         optimizer_seconds=probe.timer.seconds,
         detector=detector,
         baseline_loss=corpus.unigram_loss(),
+        optimizer=probe.optimizer,
     )
     record.update(
-        optimizer_class=probe.optimizer_class,
         steps_done=steps_done,
         median_step_seconds=statistics.median(probe.step_seconds) if probe.step_seconds else None,
         data=corpus.describe(),

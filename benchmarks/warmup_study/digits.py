@@ -277,4 +277,5 @@ def run(spec: RunSpec) -> dict[str, Any]:
         optimizer_seconds=optimizer_seconds,
         detector=found,
         baseline_loss=math.log(10),  # the classes are balanced: class frequencies score ln 10
+        optimizer=optimizer,
     )

@@ -125,4 +125,5 @@ def run(spec: RunSpec) -> dict[str, Any]:
         optimizer_seconds=timer.seconds,
         detector=detector,
         baseline_loss=math.log(MODEL.vocab_size - 2),  # tokens are uniform over 2..vocab_size-1
+        optimizer=trainer.optimizers[0],
     )

@@ -123,6 +123,7 @@ def run_record(
     optimizer_seconds: float | None = None,
     detector: dict[str, Any] | None = None,
     baseline_loss: float | None = None,
+    optimizer: Any = None,
 ) -> dict[str, Any]:
     """The JSON-safe record of one run (non-finite numbers are kept as floats; the writer nulls them).
 
@@ -137,10 +138,12 @@ def run_record(
             ``relapses``, ``suggested_warmup_steps``). Its time is measured by the harness
             (:func:`.timing.detector_time`), the same way for every task.
         baseline_loss: held-out loss of the task's context-free predictor (see :func:`collapsed`).
+        optimizer: the optimizer that trained (after training): its class, betas and state bytes
+            per parameter are recorded (:func:`.costs.optimizer_facts`).
     """
     losses = [loss for _, loss in train_loss]
     held_out = [loss for _, loss, _ in evals]
-    return {
+    record = {
         "spec": spec.to_dict(),
         "arm": spec.arm,
         "train_loss": [[int(s), float(x)] for s, x in train_loss],
@@ -155,3 +158,8 @@ def run_record(
         "optimizer_seconds": optimizer_seconds,
         "detector": detector,
     }
+    if optimizer is not None:
+        from .costs import optimizer_facts
+
+        record.update(optimizer_facts(optimizer))
+    return record
