@@ -74,20 +74,77 @@ def schedule_table(betas2: Sequence[float], threshold: float = 5.0) -> str:
     return text_table(header, rows)
 
 
+def decay_table(runs: Sequence[theory.DecayedRectification]) -> str:
+    """A plain-text table of :func:`radam_integrations.theory.decayed_rectification` rows."""
+    header = (
+        "beta2",
+        "steps",
+        "decay",
+        "peak r_t x decay (step)",
+        ">= half its peak (steps)",
+        "below half the lr: RAdam",
+        "the decay alone",
+    )
+    rows = [
+        (
+            f"{d.beta2:g}",
+            str(d.steps),
+            d.decay,
+            "never rectified" if d.peak_step is None else f"{d.peak:.2f} ({d.peak_step})",
+            "-" if d.half_from is None else f"{d.half_from}-{d.half_until}",
+            f"{100 * d.below_half_lr:.0f}%",
+            f"{100 * d.decay_below_half_lr:.0f}%",
+        )
+        for d in runs
+    ]
+    return text_table(header, rows)
+
+
+def _decay_notes(runs: Sequence[theory.DecayedRectification]) -> list[str]:
+    """A sentence for each run whose steps stay below half the base learning rate clearly longer than
+    the decay alone would keep them (15 points of the run or more)."""
+    notes = []
+    for d in runs:
+        if d.below_half_lr >= max(0.5, d.decay_below_half_lr + 0.15):
+            half = theory.schedule_horizons(d.beta2, d.threshold).r_half
+            notes.append(
+                f"beta2={d.beta2:g}, {d.steps} steps, {d.decay} decay: RAdam's steps run below half the base "
+                f"learning rate for {100 * d.below_half_lr:.0f}% of the run (the decay alone: "
+                f"{100 * d.decay_below_half_lr:.0f}%), since r_t reaches 0.5 only at step "
+                f"{_fmt(half)}: its rectification is a warmup of its own, which this decay cuts short."
+            )
+    return notes
+
+
 def _cmd_schedule(args: argparse.Namespace) -> int:
     for beta2 in args.beta2:
         if not 0.0 <= beta2 < 1.0:
             raise CLIError(f"--beta2 must be in [0, 1), got {beta2}")
     if not (math.isfinite(args.threshold) and args.threshold >= 0):
         raise CLIError(f"--threshold must be a finite number >= 0, got {args.threshold}")
+    for steps in args.steps or ():
+        if not 1 <= steps <= 10**6:
+            raise CLIError(f"--steps must be between 1 and 1,000,000, got {steps}")
+    decayed = [
+        theory.decayed_rectification(b, n, args.decay, args.threshold)
+        for b in args.beta2
+        for n in args.steps or ()
+    ]
     if args.json:
-        print(dumps([theory.schedule_horizons(b, args.threshold).as_dict() for b in args.beta2], indent=2))
+        horizons = [theory.schedule_horizons(b, args.threshold).as_dict() for b in args.beta2]
+        runs = [d.as_dict() for d in decayed]
+        print(dumps({"horizons": horizons, "decayed": runs} if decayed else horizons, indent=2))
         return 0
     print(schedule_table(args.beta2, args.threshold))
     if args.threshold < theory.MIN_RECTIFY_RHO:
         print(
             f"threshold {args.threshold:g} acts as 4, as in the optimizer: r_t only exists for rho_t > 4.",
         )
+    if decayed:
+        print()
+        print(decay_table(decayed))
+        for note in _decay_notes(decayed):
+            print(note)
     return 0
 
 
@@ -203,6 +260,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("schedule", help="print RAdam's warmup horizons for beta2")
     p.add_argument("--beta2", type=float, nargs="+", default=[0.99, 0.999], help="one or more beta2 values")
     p.add_argument("--threshold", type=float, default=5.0, help="rectify when rho_t > threshold (default 5)")
+    p.add_argument(
+        "--steps", type=int, nargs="+", help="run lengths: also show r_t times the decay over each run"
+    )
+    p.add_argument(
+        "--decay", choices=theory.DECAYS, default="linear",
+        help="the schedule after warmup, as the frameworks define it (default: linear, the HF Trainer's)",
+    )  # fmt: skip
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=_cmd_schedule)
 

@@ -38,8 +38,12 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 __all__ = [
+    "DECAYS",
+    "DecayedRectification",
     "ScheduleHorizons",
     "c2_from_drift",
+    "decay_factor",
+    "decayed_rectification",
     "effective_sample_size",
     "ema_weight_sq_sum",
     "first_rectified_step",
@@ -572,4 +576,94 @@ def schedule_horizons(beta2: float, threshold: float = 5.0) -> ScheduleHorizons:
         ess_limit=(1.0 + beta2) / (1.0 - beta2),
         untuned_linear_warmup=untuned_linear_warmup(beta2),
         untuned_exponential_warmup=untuned_exponential_warmup(beta2),
+    )
+
+
+#: Decay schedules as the frameworks define them with no warmup: ``"linear"`` to 0 (the HF Trainer's
+#: default ``lr_scheduler_type``), ``"cosine"`` to 0 (HF's ``cosine``, timm's ``train.py`` default
+#: with its warmup off and ``min_lr`` 0), ``"constant"``.
+DECAYS = ("constant", "linear", "cosine")
+
+
+def decay_factor(step: int, total: int, decay: str) -> float:
+    """The learning-rate factor of a ``total``-step run at scheduler step ``step`` (0-based).
+
+    As a torch ``LambdaLR`` does, optimizer step ``t`` (1-based) runs at ``decay_factor(t - 1, ...)``:
+    HF's ``get_linear_schedule_with_warmup`` and ``get_cosine_schedule_with_warmup`` with no warmup.
+
+    >>> decay_factor(0, 100, "linear"), decay_factor(50, 100, "linear"), decay_factor(50, 100, "cosine")
+    (1.0, 0.5, 0.5)
+    """
+    if decay not in DECAYS:
+        raise ValueError(f"decay must be one of {DECAYS}, got {decay!r}")
+    if total < 1:
+        raise ValueError(f"total must be >= 1 step, got {total!r}")
+    progress = min(max(step, 0), total) / total
+    if decay == "linear":
+        return 1.0 - progress
+    if decay == "cosine":
+        return 0.5 * (1.0 + math.cos(math.pi * progress))
+    return 1.0
+
+
+@dataclass(frozen=True)
+class DecayedRectification:
+    """What RAdam's rectification and a decay schedule do together over a run.
+
+    RAdam's adaptive step at step ``t`` is scaled by ``r_t * decay`` (``r_t`` the applied
+    rectification, 0 before the first rectified step, whose updates are momentum-SGD steps).
+    ``peak`` is the largest such factor and ``peak_step`` where it occurs; ``half_from`` and
+    ``half_until`` the first and last step at which the factor is at least half of its peak;
+    ``below_half_lr`` the share of the run's steps whose factor is below 0.5 (half the base
+    learning rate), and ``decay_below_half_lr`` the same for the decay alone (Adam with that
+    schedule and no warmup).
+    """
+
+    beta2: float
+    steps: int
+    decay: str
+    threshold: float
+    peak: float
+    peak_step: int | None
+    half_from: int | None
+    half_until: int | None
+    below_half_lr: float
+    decay_below_half_lr: float
+
+    def as_dict(self) -> dict[str, float | int | str | None]:
+        return asdict(self)
+
+
+def decayed_rectification(
+    beta2: float, steps: int, decay: str, threshold: float = 5.0
+) -> DecayedRectification:
+    """:class:`DecayedRectification` of a ``steps``-step run (one pass over the steps).
+
+    At beta2 = 0.999, ``r_t`` first reaches 0.5 at step 556: on an 800-step run with a linear
+    decay, RAdam's effective factor peaks at 0.24 (step 263) and never reaches half the base
+    learning rate, where the decay alone is below half for the second half of the run.
+
+    >>> d = decayed_rectification(0.999, 800, "linear")
+    >>> round(d.peak, 3), d.peak_step, d.below_half_lr, d.decay_below_half_lr
+    (0.236, 263, 1.0, 0.49875)
+    """
+    if not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"steps must be a whole number >= 1, got {steps!r}")
+    factors = [
+        applied_rectification(t, beta2, threshold) * decay_factor(t - 1, steps, decay)
+        for t in range(1, steps + 1)
+    ]
+    peak = max(factors)
+    above = [t for t, f in enumerate(factors, start=1) if peak > 0 and f >= 0.5 * peak]
+    return DecayedRectification(
+        beta2=beta2,
+        steps=steps,
+        decay=decay,
+        threshold=threshold,
+        peak=peak,
+        peak_step=factors.index(peak) + 1 if peak > 0 else None,
+        half_from=above[0] if above else None,
+        half_until=above[-1] if above else None,
+        below_half_lr=sum(f < 0.5 for f in factors) / steps,
+        decay_below_half_lr=sum(decay_factor(t - 1, steps, decay) < 0.5 for t in range(1, steps + 1)) / steps,
     )

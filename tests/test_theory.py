@@ -217,3 +217,73 @@ def test_cli_schedule_json_and_errors(capsys: pytest.CaptureFixture[str]) -> Non
     assert data[0]["r_90"] == 277 and data[1]["first_rectified_step"] is None
     assert cli_main(["schedule", "--beta2", "1.2"]) == 2
     assert "beta2" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------- r_t times a decay schedule
+@pytest.mark.parametrize("decay", ["linear", "cosine"])
+def test_decay_factor_is_the_frameworks_own_schedule(decay) -> None:
+    """HF's linear/cosine schedules with no warmup and timm's cosine (warmup off, min lr 0), step for step."""
+    import torch
+    from timm.scheduler import CosineLRScheduler
+    from transformers import get_scheduler
+
+    total = 50
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.ones(1))], lr=1.0)
+    hf = get_scheduler(decay, opt, num_warmup_steps=0, num_training_steps=total)
+    used = []
+    for _ in range(total):
+        used.append(opt.param_groups[0]["lr"])  # the lr optimizer step t runs at
+        opt.step()
+        hf.step()
+    assert used == pytest.approx([theory.decay_factor(t - 1, total, decay) for t in range(1, total + 1)])
+    if decay == "cosine":
+        opt = torch.optim.SGD([torch.nn.Parameter(torch.ones(1))], lr=1.0)
+        timm_cos = CosineLRScheduler(opt, t_initial=total, lr_min=0.0, warmup_t=0, t_in_epochs=False)
+        for update in range(total):
+            timm_cos.step_update(update)
+            assert opt.param_groups[0]["lr"] == pytest.approx(theory.decay_factor(update, total, decay))
+
+
+def test_decayed_rectification_is_r_t_times_the_decay_step_by_step() -> None:
+    steps = 300
+    for beta2, decay in itertools.product((0.99, 0.999), theory.DECAYS):
+        d = theory.decayed_rectification(beta2, steps, decay)
+        factors = [
+            theory.applied_rectification(t, beta2) * theory.decay_factor(t - 1, steps, decay)
+            for t in range(1, steps + 1)
+        ]
+        assert d.peak == max(factors) and factors[d.peak_step - 1] == d.peak
+        above = [t for t, f in enumerate(factors, 1) if f >= d.peak / 2]
+        assert (d.half_from, d.half_until) == (above[0], above[-1])
+        assert d.below_half_lr == sum(f < 0.5 for f in factors) / steps
+        decays = [theory.decay_factor(t - 1, steps, decay) for t in range(1, steps + 1)]
+        assert d.decay_below_half_lr == sum(f < 0.5 for f in decays) / steps
+    # At beta2 = 0.999 r_t first reaches 0.5 at step 556: with a decay to 0 over 2,000 steps RAdam's
+    # steps never reach half the base learning rate; at constant lr they do from step 556 on.
+    assert theory.decayed_rectification(0.999, 2000, "linear").below_half_lr == 1.0
+    constant = theory.decayed_rectification(0.999, 2000, "constant")
+    assert constant.below_half_lr == (theory.schedule_horizons(0.999).r_half - 1) / 2000
+    with pytest.raises(ValueError, match="decay must be one of"):
+        theory.decay_factor(0, 10, "step")
+    with pytest.raises(ValueError, match="steps must be a whole number >= 1"):
+        theory.decayed_rectification(0.999, 0, "linear")
+
+
+def test_schedule_cli_shows_r_t_times_the_decay(capsys) -> None:
+    assert cli_main(["schedule", "--beta2", "0.99", "0.999", "--steps", "800", "2000"]) == 0
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if line.split()[:3] == ["0.999", "800", "linear"])
+    d = theory.decayed_rectification(0.999, 800, "linear")
+    assert f"{d.peak:.2f} ({d.peak_step})" in row and row.split()[-2:] == ["100%", "50%"]
+    assert (
+        "beta2=0.999, 2000 steps, linear decay: RAdam's steps run below half the base learning rate for 100%"
+        in out
+    )
+    assert "beta2=0.99, 800 steps" not in out  # 61% against the decay's 50%: not flagged
+    assert cli_main(["schedule", "--beta2", "0.999", "--steps", "800", "--decay", "cosine", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["decayed"] == [theory.decayed_rectification(0.999, 800, "cosine").as_dict()]
+    assert data["horizons"][0]["r_half"] == 556
+    assert cli_main(["schedule", "--steps", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--steps must be between 1 and 1,000,000, got 0" in err
