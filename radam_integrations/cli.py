@@ -100,22 +100,6 @@ def decay_table(runs: Sequence[theory.DecayedRectification]) -> str:
     return text_table(header, rows)
 
 
-def _decay_notes(runs: Sequence[theory.DecayedRectification]) -> list[str]:
-    """A sentence for each run whose steps stay below half the base learning rate clearly longer than
-    the decay alone would keep them (15 points of the run or more)."""
-    notes = []
-    for d in runs:
-        if d.below_half_lr >= max(0.5, d.decay_below_half_lr + 0.15):
-            half = theory.schedule_horizons(d.beta2, d.threshold).r_half
-            notes.append(
-                f"beta2={d.beta2:g}, {d.steps} steps, {d.decay} decay: RAdam's steps run below half the base "
-                f"learning rate for {100 * d.below_half_lr:.0f}% of the run (the decay alone: "
-                f"{100 * d.decay_below_half_lr:.0f}%), since r_t reaches 0.5 only at step "
-                f"{_fmt(half)}: its rectification is a warmup of its own, which this decay cuts short."
-            )
-    return notes
-
-
 def _cmd_schedule(args: argparse.Namespace) -> int:
     for beta2 in args.beta2:
         if not 0.0 <= beta2 < 1.0:
@@ -143,8 +127,9 @@ def _cmd_schedule(args: argparse.Namespace) -> int:
     if decayed:
         print()
         print(decay_table(decayed))
-        for note in _decay_notes(decayed):
-            print(note)
+        for d in decayed:
+            if (note := d.note()) is not None:
+                print(note)
     return 0
 
 

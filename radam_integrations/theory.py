@@ -633,6 +633,30 @@ class DecayedRectification:
     def as_dict(self) -> dict[str, float | int | str | None]:
         return asdict(self)
 
+    def note(self) -> str | None:
+        """One sentence when RAdam's steps stay below half the base learning rate clearly longer
+        (15 points of the run or more) than the decay alone would keep them; else ``None``.
+
+        >>> print(decayed_rectification(0.999, 2000, "linear").note()[:99])
+        beta2=0.999, 2000 steps, linear decay: RAdam's steps run below half the base learning rate for 100%
+        >>> decayed_rectification(0.99, 2000, "linear").note() is None
+        True
+        """
+        if self.below_half_lr < max(0.5, self.decay_below_half_lr + 0.15):
+            return None
+        half = schedule_horizons(self.beta2, self.threshold).r_half
+        why = (
+            "RAdam never rectifies at this beta2 (its steps are momentum-SGD steps)"
+            if half is None
+            else f"r_t reaches 0.5 only at step {half}: its rectification is a warmup of its own, which this "
+            "decay cuts short"
+        )
+        return (
+            f"beta2={self.beta2:g}, {self.steps} steps, {self.decay} decay: RAdam's steps run below half the "
+            f"base learning rate for {100 * self.below_half_lr:.0f}% of the run (the decay alone: "
+            f"{100 * self.decay_below_half_lr:.0f}%), since {why}."
+        )
+
 
 def decayed_rectification(
     beta2: float, steps: int, decay: str, threshold: float = 5.0

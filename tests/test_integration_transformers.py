@@ -858,3 +858,20 @@ def test_transformers_own_schedule_free_radam_works_beside_ours(tmp_path: Path) 
         seen[optim] = (type(inner), inner.param_groups[0]["betas"], math.isfinite(result.training_loss))
     assert seen["schedule_free_radam"] == (schedulefree.RAdamScheduleFree, (0.9, 0.99), True)
     assert seen["radamw"] == (RAdam, (0.9, 0.99), True)
+
+
+@pytest.mark.fit
+def test_the_detector_says_when_radam_and_the_decay_keep_its_steps_low(tmp_path: Path, capsys) -> None:
+    """RAdam at beta2 0.999 under the Trainer's linear decay: its rectification (r_t reaches 0.5 at
+    step 556) and the decay multiply, so the detector's callback says so once, at the start; for
+    RAdam at constant lr, or AdamW under the same decay, it says nothing."""
+    said = {}
+    for optim, sched in (("radamw", "linear"), ("radamw", "constant"), ("adamw_torch", "linear")):
+        args = training_args(tmp_path / f"{optim}-{sched}", optim=optim, adam_beta2=0.999,
+                             lr_scheduler_type=sched, max_steps=12)  # fmt: skip
+        Trainer(tiny_gpt2(), args, train_dataset=TokenIds(), callbacks=[WarmupDetectorCallback()]).train()
+        said[(optim, sched)] = [line for line in capsys.readouterr().out.splitlines() if "decay:" in line]
+    note = theory.decayed_rectification(0.999, 12, "linear").note()
+    command = "radam-integrations schedule --beta2 0.999 --steps 12 --decay linear"
+    assert said[("radamw", "linear")] == [f"radam-integrations: {note} See `{command}`."]
+    assert said[("radamw", "constant")] == said[("adamw_torch", "linear")] == []

@@ -49,14 +49,23 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
+import torch
 from transformers import Trainer, TrainerCallback, TrainingArguments
 from transformers.trainer_callback import ExportableState
 from transformers.utils import logging
 
+from .. import theory
 from .._compat import transformers as compat
 from .._console import say
 from ..optim import RAdam
-from ..warmup import DetectorConfig, WarmupDetector, check_metric_choice, claims, select_metrics
+from ..warmup import (
+    DetectorConfig,
+    WarmupDetector,
+    check_metric_choice,
+    claims,
+    select_metrics,
+    unwrap_optimizer,
+)
 from ..warmup.autodetect import current_session
 from ..warmup.detector import DEFAULT_EVERY
 from ..warmup.outputs import summary_text, write_outputs
@@ -166,6 +175,33 @@ def _route(args: TrainingArguments) -> tuple[type[RAdam], dict[str, Any]]:
     options = ", ".join(f"{k}={v}" for k, v in kwargs.items() if k not in ("params", "lr", "weight_decay"))
     _logger.info(f"optim={optim_name(args.optim)}: {cls.__module__}.{cls.__qualname__}({options})")
     return cls, kwargs
+
+
+def _schedule_advice(args: Any, steps: int, optimizer: Any) -> str | None:
+    """What RAdam's rectification and the Trainer's decay do together over the run, when it matters.
+
+    For RAdam (ours or torch's) with ``lr_scheduler_type`` ``"linear"`` or ``"cosine"`` and no
+    warmup: :meth:`radam_integrations.theory.DecayedRectification.note` for its beta2 and threshold
+    over ``steps``, prefixed and followed by the command that shows the whole table; ``None`` when
+    the combination keeps RAdam's steps low no longer than the decay alone would (or any other case).
+    The detector's callback prints it at the start of training.
+    """
+    decay = optim_name(args.lr_scheduler_type)
+    warmup = bool(getattr(args, "warmup_steps", 0)) or bool(getattr(args, "warmup_ratio", 0))
+    if decay not in ("linear", "cosine") or warmup:
+        return None
+    inner, _ = unwrap_optimizer(optimizer)
+    if not isinstance(inner, (RAdam, torch.optim.RAdam)) or not inner.param_groups or steps < 1:
+        return None
+    group = inner.param_groups[0]
+    beta2 = float(group["betas"][1])
+    note = theory.decayed_rectification(beta2, int(steps), decay, float(group.get("threshold", 5.0))).note()
+    if note is None:
+        return None
+    return (
+        f"radam-integrations: {note} See `radam-integrations schedule --beta2 {beta2:g} --steps {int(steps)} "
+        f"--decay {decay}`."
+    )
 
 
 def attach_by_default(trainer_module: Any = None) -> None:
@@ -334,6 +370,9 @@ class WarmupDetectorCallback(TrainerCallback, ExportableState):
         if saved is not None:
             self.detector.load_state_dict(saved)
         self._saved_state = None
+        advice = _schedule_advice(args, state.max_steps, optimizer)
+        if advice is not None and state.is_world_process_zero and not self.detector.outranked:
+            say(advice)
         # Resuming from a checkpoint saved without this callback: the Trainer's next save indexes
         # stateful_callbacks[<this class>] and would raise KeyError.
         compat.ensure_stateful_entry(state, type(self).__name__, self.state())
