@@ -4,7 +4,12 @@ The study (``radam-integrations study``) answers the issue's questions with a fi
 question it raises (why does the suggestion miss on one task?) needs a few runs outside that
 plan. This script trains them through the same task modules (the same frameworks, data, model
 and seeds as the study) and prints mean and spread per arm. Arms are ``<optimizer>-w<W>@<lr>``
-with optimizer ``radam``, ``adamw`` or ``torch_radam`` and ``W`` the linear warmup in steps.
+with optimizer ``radam``, ``adamw``, ``torch_radam`` or ``sf_radam`` (schedule-free RAdam, ``W``
+0) and ``W`` the linear warmup in steps, or ``adamw-<rule>@<lr>`` with one of pytorch_warmup's
+rules (``pw_untuned_linear``, ``pw_untuned_exp``, ``pw_radamwarmup``). ``--decay linear`` or
+``cosine`` decays the learning rate to 0 after the warmup in every arm but ``sf_radam`` (which
+runs without a schedule, as its authors intend). So far only the ``bytes_lm`` tasks take
+``sf_radam``, the rules and a decay.
 
     python benchmarks/study_side_runs.py --task bytes_lm/bert_postln \\
         --arms radam-w400@0.03 adamw-w300@0.03 adamw-w0@0.01 radam-w0@0.01 adamw-w200@0.01
@@ -27,17 +32,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))  # the
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from warmup_study.analysis import arm_stats
 from warmup_study.harness import run_many
-from warmup_study.spec import OPTIMIZERS, RunSpec
+from warmup_study.spec import DECAYS, OPTIMIZERS, PYTORCH_WARMUP, RunSpec
 
-ARM = re.compile(r"^(?P<optimizer>[a-z_]+)-w(?P<warmup>\d+)@(?P<lr>[0-9.eE+-]+)$")
+ARM = re.compile(
+    r"^(?P<optimizer>[a-z_]+)-(?:w(?P<warmup>\d+)|(?P<schedule>pw_[a-z_]+))@(?P<lr>[0-9.eE+-]+)$"
+)
 
 
-def parse_arm(text: str) -> tuple[str, int, float]:
-    """``"radam-w400@0.03"`` -> ``("radam", 400, 0.03)``."""
+def parse_arm(text: str) -> tuple[str, int, float, str]:
+    """``"radam-w400@0.03"`` -> ``("radam", 400, 0.03, "linear")``; ``"adamw-pw_untuned_exp@3e-3"``
+    -> ``("adamw", 0, 0.003, "pw_untuned_exp")``."""
     match = ARM.match(text)
-    if not match or match["optimizer"] not in OPTIMIZERS:
+    if not match or match["optimizer"] not in OPTIMIZERS or match["schedule"] not in (None, *PYTORCH_WARMUP):
         raise argparse.ArgumentTypeError(
-            f"arm {text!r}: expected <optimizer>-w<warmup>@<lr> with optimizer one of {OPTIMIZERS}"
+            f"arm {text!r}: expected <optimizer>-w<warmup>@<lr> with optimizer one of {OPTIMIZERS}, "
+            f"or adamw-<rule>@<lr> with rule one of {PYTORCH_WARMUP}"
         )
     try:
         lr = float(match["lr"])
@@ -45,7 +54,7 @@ def parse_arm(text: str) -> tuple[str, int, float]:
         raise argparse.ArgumentTypeError(
             f"arm {text!r}: learning rate {match['lr']!r} is not a number"
         ) from None
-    return match["optimizer"], int(match["warmup"]), lr
+    return match["optimizer"], int(match["warmup"] or 0), lr, match["schedule"] or "linear"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -60,44 +69,67 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--steps", type=int, default=600)
     parser.add_argument("--beta2", type=float, default=0.99)
+    parser.add_argument(
+        "--decay", choices=DECAYS, default="constant", help="after the warmup (not for sf_radam)"
+    )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/study_side_runs.json"))
     args = parser.parse_args(argv)
 
     try:
         specs = [
-            RunSpec(args.task, optimizer, warmup, lr=lr, beta2=args.beta2, steps=args.steps, seed=seed)
-            for optimizer, warmup, lr in args.arms
+            RunSpec(
+                args.task,
+                optimizer,
+                warmup,
+                lr=lr,
+                beta2=args.beta2,
+                steps=args.steps,
+                seed=seed,
+                schedule=schedule,
+                decay="constant" if optimizer == "sf_radam" else args.decay,
+            )
+            for optimizer, warmup, lr, schedule in args.arms
             for seed in args.seeds
         ]
         records = run_many(specs, workers=args.workers, progress=sys.stderr.isatty())
     except ValueError as err:
         parser.error(str(err))
     rows, arms = [], []
-    for optimizer, warmup, lr in args.arms:
+    for optimizer, warmup, lr, schedule in args.arms:
         runs = [
             r
             for r in records
-            if (r["spec"]["optimizer"], r["spec"]["warmup_steps"], r["spec"]["lr"]) == (optimizer, warmup, lr)
+            if (r["spec"]["optimizer"], r["spec"]["warmup_steps"], r["spec"]["lr"], r["spec"]["schedule"])
+            == (optimizer, warmup, lr, schedule)
         ]
         stats = arm_stats(runs, target=0.0)
-        arms.append({"optimizer": optimizer, "warmup_steps": warmup, "lr": lr, **stats})
+        arm = runs[0]["arm"]
+        arms.append({"arm": arm, "optimizer": optimizer, "warmup_steps": warmup, "lr": lr, **stats})
+        per_step = [r["optimizer_seconds"] / r["spec"]["steps"] for r in runs if r.get("optimizer_seconds")]
         rows.append(
             [
-                f"{optimizer}-w{warmup}",
+                arm,
                 f"{lr:g}",
                 f"{stats['mean']:.4f} ± {stats['std']:.4f}",
                 f"{stats['diverged']}/{stats['seeds']}",
+                runs[0].get("optimizer_class", "").rsplit(".", 1)[-1],
+                f"{runs[0]['state_bytes_per_parameter']:g}"
+                if runs[0].get("state_bytes_per_parameter")
+                else "-",
+                f"{1e3 * sorted(per_step)[len(per_step) // 2]:.2f}" if per_step else "-",
             ]
         )
-    print(f"{args.task}, {args.steps} steps, beta2 {args.beta2:g}, seeds {args.seeds}")
-    print(text_table(("arm", "lr", "held-out loss", "diverged"), rows))
+    print(f"{args.task}, {args.steps} steps, beta2 {args.beta2:g}, decay {args.decay}, seeds {args.seeds}")
+    header = ("arm", "lr", "held-out loss", "diverged", "optimizer", "state B/param", "opt. step ms")
+    print(text_table(header, rows))
     write_json(
         args.out,
         {
             "task": args.task,
             "steps": args.steps,
             "beta2": args.beta2,
+            "decay": args.decay,
             "seeds": args.seeds,
             "arms": arms,
             "runs": records,

@@ -370,11 +370,13 @@ def _side_runs():
 @pytest.mark.parametrize(
     ("arms", "message"),
     [(["radam-400@0.03"], "expected <optimizer>-w<warmup>@<lr>"), (["sgd-w0@0.1"], "optimizer one of"),
-     (["adamw-w0@1e-2"], "unknown study task")],
+     (["adamw-pw_nosuch@0.1"], "rule one of"), (["adamw-w0@1e-2"], "unknown study task")],
 )  # fmt: skip
 def test_side_runs_mistakes_are_one_line_and_exit_2(arms, message, tmp_path, capsys) -> None:
     side = _side_runs()
-    assert side.parse_arm("torch_radam-w25@3e-3") == ("torch_radam", 25, 3e-3)
+    assert side.parse_arm("torch_radam-w25@3e-3") == ("torch_radam", 25, 3e-3, "linear")
+    assert side.parse_arm("adamw-pw_untuned_exp@3e-3") == ("adamw", 0, 3e-3, "pw_untuned_exp")
+    assert side.parse_arm("sf_radam-w0@1e-2") == ("sf_radam", 0, 1e-2, "linear")
     with pytest.raises(SystemExit) as exit_info:
         side.main(
             ["--task", "nope/model", "--arms", *arms, "--workers", "1", "--out", str(tmp_path / "o.json")]

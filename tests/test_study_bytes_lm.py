@@ -187,3 +187,77 @@ def test_a_diverging_run_is_recorded_as_diverged() -> None:
     record = run(spec(optimizer="adamw", lr=30.0, steps=20, eval_every=10), TINY)
     assert record["diverged"]
     assert record["evals"][-1][0] == record["steps_done"]  # evaluated where it stopped
+
+
+# ---------------------------------------------------------------------- the alternatives (issue 22)
+@pytest.mark.fit
+def test_schedule_free_radam_trains_through_the_trainers_own_route() -> None:
+    pytest.importorskip("schedulefree", reason="schedulefree comes with the [study] extra")
+    record = run(spec(optimizer="sf_radam", lr=1e-2), TINY)
+    assert record["arm"] == "sf_radam"
+    assert record["optimizer_class"] == "schedulefree.radam_schedulefree.RAdamScheduleFree"
+    assert record["betas"] == [0.9, 0.99] and record["state_bytes_per_parameter"] >= 8.0
+    assert record["final_eval_loss"] < record["initial_eval_loss"] - 0.5 and not record["diverged"]
+
+
+def test_held_out_evaluation_uses_a_schedule_free_optimizers_eval_mode() -> None:
+    """Schedule-free optimizers hold two weight sequences: .eval() swaps the averaged one in, and the
+    held-out loss is taken there, then .train() swaps back (its README's requirement)."""
+    schedulefree = pytest.importorskip("schedulefree", reason="schedulefree comes with the [study] extra")
+    model = build_model("gpt2", TINY)
+    opt = schedulefree.RAdamScheduleFree(model.parameters(), lr=1e-2, betas=(0.9, 0.99))
+    opt.train()
+    ids = TINY.corpus().held_out
+    for _ in range(8):
+        opt.zero_grad()
+        model(input_ids=ids[:4].long(), labels=ids[:4].long()).loss.backward()
+        opt.step()
+    probe = bytes_lm._probe_class()(ids, eval_every=1)
+    probe.optimizer = opt
+    probe.evaluate(model, 8)
+    train_mode = causal_eval(model, ids)[0]
+    opt.eval()
+    assert probe.evals[-1][1] == pytest.approx(causal_eval(model, ids)[0])  # measured at .eval()'s weights
+    assert probe.evals[-1][1] != pytest.approx(train_mode)  # which differ from the training weights
+    opt.train()
+
+
+@pytest.mark.fit
+@pytest.mark.parametrize("rule", ["pw_untuned_linear", "pw_untuned_exp", "pw_radamwarmup"])
+def test_pytorch_warmup_dampens_the_trainers_schedule_as_its_readme_does(rule: str, tmp_path: Path) -> None:
+    """Each optimizer step t runs at lr * decay(t - 1) * omega_t: the Trainer's linear decay, dampened by
+    pytorch_warmup's factor for step t (the scheduler's step inside ``warmup.dampening()``)."""
+    pytorch_warmup = pytest.importorskip(
+        "pytorch_warmup", reason="pytorch-warmup comes with the [study] extra"
+    )
+    from transformers import Trainer, TrainerCallback, TrainingArguments
+
+    from radam_integrations import theory
+
+    seen: list[float] = []
+
+    class Record(TrainerCallback):
+        def on_optimizer_step(self, args, state, control, optimizer=None, **kwargs):  # before the restore
+            seen.append(optimizer.param_groups[0]["lr"])
+
+    steps, lr = 12, 1e-2
+    args = TrainingArguments(
+        str(tmp_path), optim="adamw_torch", learning_rate=lr, adam_beta2=0.99, lr_scheduler_type="linear",
+        max_steps=steps, per_device_train_batch_size=4, report_to="none", use_cpu=True, save_strategy="no",
+        disable_tqdm=True,
+    )  # fmt: skip
+    dampening = bytes_lm._pytorch_warmup_callback(rule)
+    data = TINY.corpus().train_dataset(0)
+    trainer = Trainer(
+        model=build_model("gpt2", TINY), args=args, train_dataset=data, callbacks=[Record(), dampening]
+    )
+    trainer.train()
+    reference = {
+        "pw_untuned_linear": pytorch_warmup.UntunedLinearWarmup,
+        "pw_untuned_exp": pytorch_warmup.UntunedExponentialWarmup,
+        "pw_radamwarmup": pytorch_warmup.RAdamWarmup,
+    }[rule](torch.optim.AdamW([torch.nn.Parameter(torch.ones(1))], betas=(0.9, 0.99)))
+    omegas = [reference.warmup_factor(t - 1, **reference.warmup_params[0]) for t in range(1, steps + 1)]
+    expected = [lr * theory.decay_factor(t - 1, steps, "linear") * omegas[t - 1] for t in range(1, steps + 1)]
+    assert seen == pytest.approx(expected, rel=1e-6)
+    assert max(omegas) < 1.0  # the rule still dampens in these 12 steps (beta2 0.99: 200 / 100 / RAdam's)

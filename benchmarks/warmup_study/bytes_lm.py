@@ -11,7 +11,11 @@ Both train on :mod:`.corpus` through the real ``transformers.Trainer``: ``optim=
 ``spec.optimizer == "radam"`` (radam_integrations.RAdam with weight decay decoupled, registered by
 :func:`~radam_integrations.integrations.transformers.register`) or ``"adamw_torch"`` for
 ``"adamw"``, so the two arms differ only in the rectification; ``constant_with_warmup``
-schedule; the Trainer's default gradient clipping (``max_grad_norm=1.0``). Dropout is off. A run
+schedule, or the Trainer's ``linear``/``cosine`` (warmup, then decay to 0) for ``spec.decay``;
+``"sf_radam"`` through ``optim="schedule_free_radam"`` (constant, evaluated in the optimizer's
+``.eval()`` mode); pytorch_warmup's rules (``spec.schedule``) on AdamW through a callback that
+puts the Trainer's scheduler step inside ``warmup.dampening()``. The Trainer's default gradient
+clipping (``max_grad_norm=1.0``). Dropout is off. A run
 whose training or held-out loss turns non-finite stops there (NaN weights do not recover).
 
 Example (about 2 s; trains 20 steps)::
@@ -40,7 +44,7 @@ from torch import Tensor
 from radam_integrations.warmup import unwrap_optimizer
 
 from .corpus import VOCAB_SIZE, Corpus, load_corpus
-from .spec import RunSpec, run_record
+from .spec import PYTORCH_WARMUP, RunSpec, run_record
 from .timing import StepTimer
 
 __all__ = ["MODELS", "SETTINGS", "TASKS", "BytesLMSettings", "build_model", "causal_eval", "run"]
@@ -52,7 +56,13 @@ TASKS = tuple(MODELS)
 #: ``spec.optimizer`` -> ``TrainingArguments.optim``: all decouple weight decay. ``torch_radam``
 #: (``torch.optim.RAdam``, which has no ``optim`` name) goes through the Trainer's public
 #: ``optimizer_cls_and_kwargs``; its ``optim`` value is then unused.
-OPTIM = {"radam": "radamw", "adamw": "adamw_torch", "torch_radam": "adamw_torch", "radam_measured": "radamw"}
+OPTIM = {
+    "radam": "radamw",
+    "adamw": "adamw_torch",
+    "torch_radam": "adamw_torch",
+    "radam_measured": "radamw",
+    "sf_radam": "schedule_free_radam",  # transformers' own route to schedulefree.RAdamScheduleFree
+}
 #: ``spec.optimizer`` -> ``TrainingArguments.optim_args`` (``radam_measured``: the same optimizer name).
 OPTIM_ARGS = {"radam_measured": "rectify=measured"}
 
@@ -190,10 +200,54 @@ def _probe_class() -> type:
                 self.evaluate(kwargs["model"], state.global_step)
 
         def evaluate(self, model: torch.nn.Module, step: int) -> None:
-            loss, accuracy = causal_eval(model, self.held_out)
+            # Schedule-free optimizers evaluate at their averaged weights: .eval() swaps them in.
+            switch = callable(getattr(self.optimizer, "eval", None)) and callable(
+                getattr(self.optimizer, "train", None)
+            )
+            if switch:
+                self.optimizer.eval()
+            try:
+                loss, accuracy = causal_eval(model, self.held_out)
+            finally:
+                if switch:
+                    self.optimizer.train()
             self.evals.append((step, loss, accuracy))
 
     return Probe
+
+
+def _pytorch_warmup_callback(schedule: str) -> Any:
+    """pytorch_warmup's rule on the Trainer's optimizer, as its README applies it: the lr scheduler's
+    step inside ``with warmup.dampening():``. The Trainer steps its scheduler between
+    ``on_optimizer_step`` and ``on_step_end``: the context is entered in the one, left in the other."""
+    import pytorch_warmup
+    from transformers import TrainerCallback
+
+    rule = {
+        "pw_untuned_linear": pytorch_warmup.UntunedLinearWarmup,
+        "pw_untuned_exp": pytorch_warmup.UntunedExponentialWarmup,
+        "pw_radamwarmup": pytorch_warmup.RAdamWarmup,
+    }[schedule]
+
+    class Dampening(TrainerCallback):
+        def __init__(self) -> None:
+            self.warmup: Any = None
+            self._context: Any = None
+
+        def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            inner, _ = unwrap_optimizer(kwargs["optimizer"])
+            self.warmup = rule(inner)  # dampens the first step's learning rate at once
+
+        def on_optimizer_step(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            self._context = self.warmup.dampening()
+            self._context.__enter__()  # the undampened learning rates, for the scheduler's step
+
+        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            if self._context is not None:
+                self._context.__exit__(None, None, None)  # dampen the next step's
+                self._context = None
+
+    return Dampening()
 
 
 def run(spec: RunSpec, settings: BytesLMSettings = SETTINGS) -> dict[str, Any]:
@@ -218,6 +272,15 @@ def run(spec: RunSpec, settings: BytesLMSettings = SETTINGS) -> dict[str, Any]:
         torch.set_num_threads(threads)
 
 
+def _scheduler_type(spec: RunSpec) -> str:
+    """The Trainer's ``lr_scheduler_type`` for ``spec`` (its ``warmup_steps`` go beside it)."""
+    if spec.schedule == "auto":
+        return "auto_warmup"
+    if spec.optimizer == "sf_radam":
+        return "constant"  # schedule-free: no schedule at all
+    return "constant_with_warmup" if spec.decay == "constant" else spec.decay
+
+
 def _run(spec: RunSpec, settings: BytesLMSettings) -> dict[str, Any]:
     from transformers import PrinterCallback, Trainer, TrainingArguments
     from transformers.utils import logging as hf_logging
@@ -229,6 +292,8 @@ def _run(spec: RunSpec, settings: BytesLMSettings) -> dict[str, Any]:
     initial_eval_loss, _ = causal_eval(model, corpus.held_out)
     probe = _probe_class()(corpus.held_out, spec.eval_every)
     callbacks: list[Any] = [probe]
+    if spec.schedule in PYTORCH_WARMUP:
+        callbacks.append(_pytorch_warmup_callback(spec.schedule))
     detector_cb = None
     if spec.detect:
         detector_cb = WarmupDetectorCallback(
@@ -250,7 +315,7 @@ def _run(spec: RunSpec, settings: BytesLMSettings) -> dict[str, Any]:
                 adam_epsilon=1e-8,
                 weight_decay=settings.weight_decay,
                 max_grad_norm=settings.max_grad_norm,
-                lr_scheduler_type="auto_warmup" if spec.schedule == "auto" else "constant_with_warmup",
+                lr_scheduler_type=_scheduler_type(spec),
                 warmup_steps=spec.warmup_steps,
                 max_steps=spec.steps,
                 per_device_train_batch_size=settings.batch_size,

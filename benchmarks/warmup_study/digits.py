@@ -55,7 +55,7 @@ from torch import Tensor, nn
 
 from radam_integrations import WarmupDetector
 
-from .spec import RunSpec, run_record
+from .spec import RunSpec, refuse_unsupported, run_record
 
 __all__ = [
     "BATCH_SIZE",
@@ -230,6 +230,7 @@ def _evaluate(model: nn.Module, split: Split) -> tuple[float, float]:
 
 def run(spec: RunSpec) -> dict[str, Any]:
     """Train one arm with one seed; the :func:`~warmup_study.spec.run_record`."""
+    refuse_unsupported(spec, "digits")
     name = model_name(spec.task)
     split = load_split(_setup(name).image_size)
     torch.manual_seed(spec.seed)

@@ -25,7 +25,7 @@ from warmup_ablation.model import ModelConfig
 from warmup_ablation.task import ReversalStream
 from warmup_ablation.training import quiet_lightning
 
-from .spec import RunSpec, run_record
+from .spec import RunSpec, refuse_unsupported, run_record
 
 __all__ = ["MODEL", "run"]
 
@@ -81,6 +81,7 @@ def _every_ten(losses: list[float]) -> list[tuple[int, float]]:
 
 def run(spec: RunSpec) -> dict[str, Any]:
     """Train one arm and seed of the control task; its :func:`~.spec.run_record`."""
+    refuse_unsupported(spec, "reversal")
     import lightning.pytorch as pl
 
     from radam_integrations.integrations.lightning import WarmupDetectorCallback

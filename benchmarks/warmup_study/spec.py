@@ -19,10 +19,26 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-__all__ = ["OPTIMIZERS", "SCHEDULES", "RunSpec", "collapsed", "diverged", "run_record"]
+__all__ = [
+    "DECAYS",
+    "OPTIMIZERS",
+    "PYTORCH_WARMUP",
+    "SCHEDULES",
+    "RunSpec",
+    "collapsed",
+    "diverged",
+    "refuse_unsupported",
+    "run_record",
+]
 
-OPTIMIZERS = ("radam", "adamw", "torch_radam", "radam_measured")
-SCHEDULES = ("linear", "auto")
+OPTIMIZERS = ("radam", "adamw", "torch_radam", "radam_measured", "sf_radam")
+#: pytorch_warmup's rules (Tony-Y/pytorch_warmup), applied to AdamW as its README does: the
+#: scheduler's step inside ``warmup.dampening()``.
+PYTORCH_WARMUP = ("pw_untuned_linear", "pw_untuned_exp", "pw_radamwarmup")
+SCHEDULES = ("linear", "auto", *PYTORCH_WARMUP)
+#: The learning rate after the warmup: held (the study's first rounds), or the decay to 0 that the
+#: frameworks' users get by default (HF: linear; timm and the Lightning control: cosine).
+DECAYS = ("constant", "linear", "cosine")
 
 
 @dataclass(frozen=True)
@@ -34,14 +50,19 @@ class RunSpec:
             ``"digits/<timm model>"``, ``"reversal/postln"``.
         optimizer: ``"radam"`` (radam_integrations.RAdam through the framework's own route),
             ``"adamw"`` (the framework's AdamW) or ``"torch_radam"`` (``torch.optim.RAdam``: the
-            same numbers as ours, for the optimizer step's cost) or ``"radam_measured"`` (ours with
-            ``rectify="measured"``, issue 13).
+            same numbers as ours, for the optimizer step's cost) or ``"radam_measured"``
+            (experimental ``MeasuredRAdam``, issue 13) or ``"sf_radam"`` (schedule-free RAdam,
+            ``schedulefree.RAdamScheduleFree``, through the framework's own route where it has one;
+            evaluated in its ``.eval()`` mode; no warmup and no decay, as its authors intend).
         warmup_steps: linear warmup from 0 over this many optimizer steps, through the
             framework's own scheduler; constant learning rate afterwards. 0: none.
         schedule: ``"linear"`` (the warmup above) or ``"auto"``: ``radam_integrations.AutoWarmup``,
             the measured warmup, through the framework's scheduler route (HF
             ``lr_scheduler_type="auto_warmup"``, Lightning's ``configure_optimizers``, timm's
-            ``create_scheduler_v2(sched="auto_warmup")``); ``warmup_steps`` must then be 0.
+            ``create_scheduler_v2(sched="auto_warmup")``); or one of :data:`PYTORCH_WARMUP` (AdamW
+            only). ``warmup_steps`` must be 0 for all but ``"linear"``.
+        decay: ``"constant"`` after the warmup, or ``"linear"``/``"cosine"`` to 0 at ``steps``
+            (:data:`DECAYS`), through the framework's own scheduler.
         lr, beta2: peak learning rate and Adam's beta2 (beta1 = 0.9, eps = 1e-8, weight decay 0.01
             decoupled, for every optimizer).
         steps: optimizer steps.
@@ -51,7 +72,7 @@ class RunSpec:
     """
 
     task: str
-    optimizer: Literal["radam", "adamw", "torch_radam", "radam_measured"]
+    optimizer: Literal["radam", "adamw", "torch_radam", "radam_measured", "sf_radam"]
     warmup_steps: int
     lr: float
     beta2: float
@@ -59,26 +80,41 @@ class RunSpec:
     seed: int
     detect: bool = False
     eval_every: int = 100
-    schedule: Literal["linear", "auto"] = "linear"
+    schedule: str = "linear"
+    decay: str = "constant"
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
         if self.schedule not in SCHEDULES:
             raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
-        if self.schedule == "auto" and self.warmup_steps:
+        if self.decay not in DECAYS:
+            raise ValueError(f"decay must be one of {DECAYS}, got {self.decay!r}")
+        if self.schedule != "linear" and self.warmup_steps:
+            what = "measures the warmup" if self.schedule == "auto" else "brings its own warmup"
             raise ValueError(
-                f"schedule='auto' measures the warmup: warmup_steps must be 0, got {self.warmup_steps}"
+                f"schedule={self.schedule!r} {what}: warmup_steps must be 0, got {self.warmup_steps}"
             )
+        if self.schedule in PYTORCH_WARMUP and self.optimizer != "adamw":
+            raise ValueError(
+                f"schedule={self.schedule!r} is pytorch_warmup's rule for AdamW, got {self.optimizer!r}"
+            )
+        if self.optimizer == "sf_radam" and (
+            self.warmup_steps or self.schedule != "linear" or self.decay != "constant"
+        ):
+            raise ValueError("sf_radam runs without warmup and without decay, as its authors intend")
         if self.warmup_steps < 0 or self.steps < 1 or self.eval_every < 1:
             raise ValueError(f"warmup_steps >= 0, steps >= 1 and eval_every >= 1 needed, got {self}")
 
     @property
     def arm(self) -> str:
-        """``radam``, ``adamw``, ``torch_radam``, ``adamw-w<warmup>`` or ``adamw-auto``: the tables' name."""
-        if self.schedule == "auto":
-            return f"{self.optimizer}-auto"
-        return self.optimizer if self.warmup_steps == 0 else f"{self.optimizer}-w{self.warmup_steps}"
+        """The tables' name: ``radam``, ``adamw-w<warmup>``, ``adamw-auto``, ``adamw-pw_untuned_linear``,
+        ``sf_radam``, ..., with ``-linear``/``-cosine`` appended for a decay."""
+        if self.schedule != "linear":
+            name = f"{self.optimizer}-{self.schedule}"
+        else:
+            name = self.optimizer if self.warmup_steps == 0 else f"{self.optimizer}-w{self.warmup_steps}"
+        return name if self.decay == "constant" else f"{name}-{self.decay}"
 
     @property
     def measures(self) -> bool:
@@ -91,6 +127,23 @@ class RunSpec:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunSpec:
         return cls(**data)
+
+
+def refuse_unsupported(spec: RunSpec, task: str) -> None:
+    """Raise for what a task does not run yet (issue 22's arms: so far only ``bytes_lm`` takes them),
+    rather than let it train something else than the spec says.
+
+    >>> refuse_unsupported(RunSpec("digits/x", "sf_radam", 0, lr=1e-3, beta2=0.99, steps=9, seed=0), "digits")
+    Traceback (most recent call last):
+    ValueError: digits does not run optimizer='sf_radam' yet (bytes_lm does)
+    """
+    for field, value, new in (
+        ("optimizer", spec.optimizer, ("sf_radam",)),
+        ("schedule", spec.schedule, PYTORCH_WARMUP),
+        ("decay", spec.decay, ("linear", "cosine")),
+    ):
+        if value in new:
+            raise ValueError(f"{task} does not run {field}={value!r} yet (bytes_lm does)")
 
 
 def diverged(train_loss: list[float], eval_loss: list[float], initial_eval_loss: float) -> bool:
