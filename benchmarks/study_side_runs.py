@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import statistics
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -117,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{runs[0]['state_bytes_per_parameter']:g}"
                 if runs[0].get("state_bytes_per_parameter")
                 else "-",
-                f"{1e3 * sorted(per_step)[len(per_step) // 2]:.2f}" if per_step else "-",
+                f"{1e3 * statistics.median(per_step):.2f}" if per_step else "-",
             ]
         )
     print(f"{args.task}, {args.steps} steps, beta2 {args.beta2:g}, decay {args.decay}, seeds {args.seeds}")

@@ -21,7 +21,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-from . import theory
+from . import _lazy, theory
 from ._version import __version__
 
 if TYPE_CHECKING:  # for type checkers; at run time __getattr__ below imports these on first use
@@ -55,11 +55,7 @@ _SUBMODULES = ("optim", "registration", "warmup")
 
 
 def __getattr__(name: str) -> object:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
-    elif name in _SUBMODULES:
-        value = importlib.import_module(f".{name}", __name__)
-    elif name == "AutoWarmup":
+    if name == "AutoWarmup":
         # Deprecated in 0.1.0, removed in the next release: the one place the core names the
         # experimental package (tests/test_layout.py holds it to this). Not cached: it warns each time.
         import warnings
@@ -70,10 +66,7 @@ def __getattr__(name: str) -> object:
             stacklevel=2,
         )
         return importlib.import_module("radam_integrations.experimental").AutoWarmup
-    else:
-        raise AttributeError(f"module 'radam_integrations' has no attribute {name!r}")
-    globals()[name] = value  # later lookups find it without calling __getattr__
-    return value
+    return _lazy.load(__name__, globals(), name, _LAZY, _SUBMODULES)
 
 
 def __dir__() -> list[str]:

@@ -146,13 +146,12 @@ def run_script(
 
         session = DetectSession(detector_dir)
         session.start()
+    register(when_imported=True)
+    if detect:
         from ._compat.transformers import TRAINER_MODULE
         from ._import_hooks import when_imported
 
-        register(when_imported=True)
         when_imported(TRAINER_MODULE, _attach_hf_callback)
-    else:
-        register(when_imported=True)
 
     sys.argv = [str(script), *args]
     sys.path[0] = str(path.resolve().parent)  # as `python SCRIPT`: its folder, not the cwd

@@ -673,10 +673,8 @@ def decayed_rectification(
     """
     if not isinstance(steps, int) or steps < 1:
         raise ValueError(f"steps must be a whole number >= 1, got {steps!r}")
-    factors = [
-        applied_rectification(t, beta2, threshold) * decay_factor(t - 1, steps, decay)
-        for t in range(1, steps + 1)
-    ]
+    decays = [decay_factor(t - 1, steps, decay) for t in range(1, steps + 1)]
+    factors = [applied_rectification(t, beta2, threshold) * d for t, d in enumerate(decays, start=1)]
     peak = max(factors)
     above = [t for t, f in enumerate(factors, start=1) if peak > 0 and f >= 0.5 * peak]
     return DecayedRectification(
@@ -689,5 +687,5 @@ def decayed_rectification(
         half_from=above[0] if above else None,
         half_until=above[-1] if above else None,
         below_half_lr=sum(f < 0.5 for f in factors) / steps,
-        decay_below_half_lr=sum(decay_factor(t - 1, steps, decay) < 0.5 for t in range(1, steps + 1)) / steps,
+        decay_below_half_lr=sum(d < 0.5 for d in decays) / steps,
     )

@@ -380,7 +380,7 @@ def test_measured_radam_options_state_and_errors() -> None:
     assert "measured_rectification" not in plain.state_dict() and plain.rectification(0) is None
     with pytest.raises(ValueError, match="cannot be combined with capturable"):
         MeasuredRAdam(_model().parameters(), capturable=True)
-    with pytest.raises(TypeError, match="a dict of DetectorConfig fields or a DetectorConfig"):
+    with pytest.raises(TypeError, match="config must be a DetectorConfig or a dict of its fields, got list"):
         MeasuredRAdam(_model().parameters(), config=[("tol", 0.2)])
     # A DetectorConfig is taken as well as its fields, as MeasuredRectification and AutoWarmup take it.
     from radam_integrations import DetectorConfig

@@ -74,11 +74,7 @@ class MeasuredRAdam(RAdam):
                 "MeasuredRAdam reads its measurement on the host between steps: it cannot be combined "
                 "with capturable=True or differentiable=True (use radam_integrations.RAdam there)"
             )
-        if config is not None and not isinstance(config, (dict, DetectorConfig)):
-            raise TypeError(
-                "config must be a dict of DetectorConfig fields or a DetectorConfig, "
-                f"got {type(config).__name__}"
-            )
+        config = DetectorConfig.build(config)  # its type and values, checked before any state is built
         super().__init__(params, lr, betas, eps, weight_decay, decoupled_weight_decay, **kwargs)
         #: The measurement, per group the factor that replaces ``r_t``.
         self.measured_rectification = MeasuredRectification(self, config)

@@ -29,16 +29,19 @@ from types import ModuleType
 from typing import Any
 
 from .. import registration as _core
+from .. import runner as _runner
 from .._compat import timm as timm_compat
 from .._compat import transformers as transformers_compat
 
 __all__ = ["FRAMEWORKS", "NAMES", "register_all"]
 
-#: What the experimental runner's first line says it registered, per framework.
+#: What the experimental runner's first line says it registered, per framework: RAdam's names
+#: (the core runner's line) and the experimental ones.
 NAMES = {
-    "transformers": "--optim radam/radamw; experimental: --lr_scheduler_type auto_warmup*, "
+    "transformers": f"{_runner.NAMES['transformers']}; experimental: --lr_scheduler_type auto_warmup*, "
     "--optim_args rectify=measured",
-    "timm": "--opt radam/radamw; experimental: --sched auto_warmup*, --opt measuredradam/measuredradamw",
+    "timm": f"{_runner.NAMES['timm']}; experimental: --sched auto_warmup*, "
+    "--opt measuredradam/measuredradamw",
 }
 
 

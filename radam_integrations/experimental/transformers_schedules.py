@@ -20,37 +20,28 @@ Example:
 from __future__ import annotations
 
 import json
-import math
-import warnings
 from collections.abc import Callable
 from typing import Any
+
+from .. import theory
 
 __all__ = ["SCHEDULERS", "check_scheduler_arguments", "register", "warn_if_scheduler_replaced"]
 
 
-def _linear(step: int, total: int) -> float:
-    return max(0.0, (total - step) / max(1, total))
-
-
-def _cosine(step: int, total: int) -> float:
-    return 0.5 * (1.0 + math.cos(math.pi * min(step, total) / max(1, total)))
-
-
-#: name -> (``SchedulerType`` member name, decay over the run as ``decay(step, total)``; ``None``: constant).
-SCHEDULERS: dict[str, tuple[str, Callable[[int, int], float] | None]] = {
+#: name -> (``SchedulerType`` member name, the decay over the run as :func:`theory.decay_factor` names
+#: it, the Trainer's own ``linear``/``cosine``; ``None``: constant).
+SCHEDULERS: dict[str, tuple[str, str | None]] = {
     "auto_warmup": ("AUTO_WARMUP", None),
-    "auto_warmup_linear": ("AUTO_WARMUP_LINEAR", _linear),
-    "auto_warmup_cosine": ("AUTO_WARMUP_COSINE", _cosine),
+    "auto_warmup_linear": ("AUTO_WARMUP_LINEAR", "linear"),
+    "auto_warmup_cosine": ("AUTO_WARMUP_COSINE", "cosine"),
 }
-
-
-#: The warmup fields of ``TrainingArguments`` (transformers 5.x dropped ``warmup_ratio``).
-_WARMUP_FIELDS = ("warmup_steps", "warmup_ratio")
 
 
 def _warmup_fields(args: Any) -> str:
     """The warmup fields this transformers version has."""
-    return " and ".join(field for field in _WARMUP_FIELDS if hasattr(args, field))
+    from ..integrations.transformers_args import WARMUP_FIELDS
+
+    return " and ".join(field for field in WARMUP_FIELDS if hasattr(args, field))
 
 
 def _options(kwargs: Any) -> dict[str, Any]:
@@ -77,12 +68,12 @@ def check_scheduler_arguments(args: Any, deepspeed_config: dict[str, Any] | None
     Raises:
         ValueError: one line naming the problem and what to do.
     """
-    from ..integrations.transformers_args import optim_name, refuse_deepspeed_block
+    from ..integrations.transformers_args import optim_name, refuse_deepspeed_block, warmup_given
 
     name = optim_name(args.lr_scheduler_type)
     if name not in SCHEDULERS:
         return
-    given = [f"{field}={getattr(args, field)}" for field in _WARMUP_FIELDS if getattr(args, field, 0)]
+    given = warmup_given(args)
     if given:
         raise ValueError(
             f"lr_scheduler_type={name!r} measures the warmup itself; leave {_warmup_fields(args)} at 0 "
@@ -106,7 +97,7 @@ def check_scheduler_arguments(args: Any, deepspeed_config: dict[str, Any] | None
 
 
 def _factory(name: str) -> Callable[..., Any]:
-    decay_of = SCHEDULERS[name][1]
+    decay_name = SCHEDULERS[name][1]
 
     def make(
         optimizer: Any, num_warmup_steps: int = 0, num_training_steps: int | None = None, **options: Any
@@ -119,11 +110,11 @@ def _factory(name: str) -> Callable[..., Any]:
                 f"(got {num_warmup_steps} warmup steps)"
             )
         decay = None
-        if decay_of is not None:
+        if decay_name is not None:
             if not num_training_steps:
                 raise ValueError(f"lr_scheduler_type={name!r} needs the number of training steps (max_steps)")
             total = int(num_training_steps)
-            decay = lambda step: decay_of(step, total)  # noqa: E731
+            decay = lambda step: theory.decay_factor(step, total, decay_name)  # noqa: E731
         return AutoWarmup(optimizer, decay=decay, **options)
 
     make.__name__ = f"get_{name}_schedule"
@@ -132,6 +123,7 @@ def _factory(name: str) -> Callable[..., Any]:
 
 def warn_if_scheduler_replaced(trainer: Any) -> None:
     """An AutoWarmup ``lr_scheduler_type`` with a scheduler handed to the Trainer: say which one runs."""
+    from ..integrations.transformers import _warn_once  # the Trainer is imported: it is calling us
     from ..integrations.transformers_args import optim_name
 
     name = optim_name(trainer.args.lr_scheduler_type)
@@ -141,15 +133,12 @@ def warn_if_scheduler_replaced(trainer: Any) -> None:
     from .autowarmup import AutoWarmup
 
     if not isinstance(given, AutoWarmup):
-        seen = trainer.__dict__.setdefault("_radam_integrations_warned", set())
-        if "scheduler" not in seen:
-            seen.add("scheduler")
-            warnings.warn(
-                f"lr_scheduler_type={name!r} is ignored: the Trainer was given {type(given).__name__} "
-                "through optimizers=(..., lr_scheduler), which schedules instead",
-                UserWarning,
-                stacklevel=4,
-            )
+        _warn_once(
+            trainer,
+            "scheduler",
+            f"lr_scheduler_type={name!r} is ignored: the Trainer was given {type(given).__name__} through "
+            "optimizers=(..., lr_scheduler), which schedules instead",
+        )
 
 
 def register(training_args_module: Any) -> None:

@@ -187,8 +187,7 @@ def _schedule_advice(args: Any, steps: int, optimizer: Any) -> str | None:
     The detector's callback prints it at the start of training.
     """
     decay = optim_name(args.lr_scheduler_type)
-    warmup = bool(getattr(args, "warmup_steps", 0)) or bool(getattr(args, "warmup_ratio", 0))
-    if decay not in ("linear", "cosine") or warmup:
+    if decay not in ("linear", "cosine") or transformers_args.warmup_given(args):
         return None
     inner, _ = unwrap_optimizer(optimizer)
     if not isinstance(inner, (RAdam, torch.optim.RAdam)) or not inner.param_groups or steps < 1:

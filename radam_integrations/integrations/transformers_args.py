@@ -27,6 +27,7 @@ __all__ = [
     "refuse_deepspeed_block",
     "register",
     "register_optim_arg",
+    "warmup_given",
 ]
 
 #: The ``optim`` names we add: name -> (``OptimizerNames`` member name, RAdam defaults).
@@ -214,6 +215,20 @@ def refuse_deepspeed_block(config: dict[str, Any] | None, block: str, ours: str,
             f'{ours} would never run: the DeepSpeed config has {article} "{block}" block ({theirs}), '
             f"and transformers then builds DeepSpeed's {block} instead; remove that block {remedy}"
         )
+
+
+#: The warmup fields of ``TrainingArguments`` (transformers 5.x dropped ``warmup_ratio``).
+WARMUP_FIELDS = ("warmup_steps", "warmup_ratio")
+
+
+def warmup_given(args: Any) -> list[str]:
+    """``"field=value"`` for each warmup field of ``args`` that is set (not 0), in field order.
+
+    >>> from types import SimpleNamespace
+    >>> warmup_given(SimpleNamespace(warmup_steps=10)), warmup_given(SimpleNamespace(warmup_steps=0))
+    (['warmup_steps=10'], [])
+    """
+    return [f"{field}={getattr(args, field)}" for field in WARMUP_FIELDS if getattr(args, field, 0)]
 
 
 def register_optim_arg(

@@ -5,8 +5,9 @@ The names users need are here; each module holds one piece (see :mod:`.detector`
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from .. import _lazy
 
 if TYPE_CHECKING:  # for type checkers; at run time __getattr__ below imports these on first use
     from .config import DetectorConfig
@@ -61,14 +62,7 @@ _SUBMODULES = ("config", "detector", "metrics", "report", "selection", "unwrap")
 
 
 def __getattr__(name: str) -> object:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
-    elif name in _SUBMODULES:
-        value = importlib.import_module(f".{name}", __name__)
-    else:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    globals()[name] = value  # later lookups find it without calling __getattr__
-    return value
+    return _lazy.load(__name__, globals(), name, _LAZY, _SUBMODULES)
 
 
 def __dir__() -> list[str]:
