@@ -33,12 +33,14 @@ demo: $(STAMP)
 demo-quick: $(STAMP)
 	$(LAB) $(BIN)/python -m warmup_ablation --quick --out runs/demo-quick
 
-# The warmup study on real data (docs/evidence.md); writes runs/study/. Re-running
-# resumes: only the runs missing from runs/study/study_results.json run.
+# The warmup study on real data (docs/evidence.md, docs/decision.md; about 80 minutes measured on
+# the 2-core machine); writes runs/study/.
+# Re-running resumes: only the runs missing from runs/study/study_results.json run. By parts:
+# `make study TASKS=digits`, then `make study TASKS=bytes_lm,reversal` into the same results file.
 study: $(STAMP)
-	$(LAB) $(BIN)/python -m warmup_study --out runs/study
+	$(LAB) $(BIN)/python -m warmup_study --out runs/study $(if $(TASKS),--tasks $(TASKS))
 
-# Every task and arm for 30 steps, one seed (32 s measured, idle machine); writes runs/study-quick/.
+# Every task and arm for 30 steps, one seed (54 s measured, idle machine); writes runs/study-quick/.
 study-quick: $(STAMP)
 	$(LAB) $(BIN)/python -m warmup_study --quick --out runs/study-quick
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from . import theory
+from ._measured import measured_alternative
 from ._version import __version__
 from .files import dumps
 from .tables import text_table
@@ -130,6 +131,8 @@ def _cmd_schedule(args: argparse.Namespace) -> int:
         for d in decayed:
             if (note := d.note()) is not None:
                 print(note)
+                if (measured := measured_alternative(d.beta2, d.decay)) is not None:
+                    print(measured)
     return 0
 
 

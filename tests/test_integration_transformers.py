@@ -865,6 +865,8 @@ def test_the_detector_says_when_radam_and_the_decay_keep_its_steps_low(tmp_path:
     """RAdam at beta2 0.999 under the Trainer's linear decay: its rectification (r_t reaches 0.5 at
     step 556) and the decay multiply, so the detector's callback says so once, at the start; for
     RAdam at constant lr, or AdamW under the same decay, it says nothing."""
+    from radam_integrations._measured import measured_alternative
+
     said = {}
     for optim, sched in (("radamw", "linear"), ("radamw", "constant"), ("adamw_torch", "linear")):
         args = training_args(tmp_path / f"{optim}-{sched}", optim=optim, adam_beta2=0.999,
@@ -872,6 +874,8 @@ def test_the_detector_says_when_radam_and_the_decay_keep_its_steps_low(tmp_path:
         Trainer(tiny_gpt2(), args, train_dataset=TokenIds(), callbacks=[WarmupDetectorCallback()]).train()
         said[(optim, sched)] = [line for line in capsys.readouterr().out.splitlines() if "decay:" in line]
     note = theory.decayed_rectification(0.999, 12, "linear").note()
+    measured = measured_alternative(0.999, "linear")  # the study's GPT-2 task (tests/test_measured.py)
     command = "radam-integrations schedule --beta2 0.999 --steps 12 --decay linear"
-    assert said[("radamw", "linear")] == [f"radam-integrations: {note} See `{command}`."]
+    assert said[("radamw", "linear")] == [f"radam-integrations: {note} {measured} See `{command}`."]
+    assert "RAdam without warmup reached 1.749" in measured
     assert said[("radamw", "constant")] == said[("adamw_torch", "linear")] == []

@@ -38,9 +38,11 @@ def test_every_seed_gets_every_arm_and_the_probe_is_radam_without_warmup() -> No
     plan = StudyPlan(tasks=(TASK,), seeds=(0, 1, 2))
     specs = plan.arm_specs(TASK, suggested=150)
     labels = [label for label, _ in specs]
-    assert len(specs) == 3 * (2 + len(TASK.grid(GRID)) + 3)
+    # torch's RAdam (the same numbers as ours, run for the step's cost) on the first seed only
+    assert len(specs) == 3 * (1 + len(TASK.grid(GRID)) + 3) + 1
     assert {s.optimizer for label, s in specs if label == "radam_measured"} == {"radam_measured"}
-    assert labels.count("suggested") == 3 and labels.count("radam") == 3 and labels.count("torch_radam") == 3
+    assert labels.count("suggested") == 3 and labels.count("radam") == 3 and labels.count("torch_radam") == 1
+    assert {s.seed for label, s in specs if label == "torch_radam"} == {0}
     auto = [s for label, s in specs if label == "adamw-auto"]
     assert len(auto) == 3 and {(s.optimizer, s.warmup_steps, s.schedule, s.arm) for s in auto} == {
         ("adamw", 0, "auto", "adamw-auto")
@@ -305,19 +307,63 @@ def test_step_timer_leaves_out_a_closures_forward_and_backward() -> None:
     assert timer.steps == 2
 
 
+def test_step_timer_times_a_subclass_calling_its_parents_step_once() -> None:
+    """MeasuredRAdam's step does its own work, then calls RAdam's: once RAdam's step is hooked too
+    (any RAdam made in the process), torch fires the hooks twice; the step is still timed once,
+    outer work included, its closure subtracted once (a negative share was measured before)."""
+    import time
+
+    import torch
+
+    from warmup_study.timing import StepTimer
+
+    class Measured(torch.optim.SGD):
+        def step(self, closure=None):  # type: ignore[override]
+            time.sleep(0.1)  # the subclass's own work, inside the step
+            return super().step(closure)
+
+    param = torch.nn.Parameter(torch.ones(3))
+    torch.optim.SGD([param], lr=0.1)  # hooks SGD.step itself, as a plain RAdam would RAdam.step
+    optimizer = Measured([param], lr=0.1)
+    timer = StepTimer().attach(optimizer)
+
+    def closure() -> torch.Tensor:
+        time.sleep(0.2)
+        param.grad = torch.ones(3)
+        return torch.tensor(1.0)
+
+    optimizer.step(closure)
+    assert timer.steps == 1 and 0.1 <= timer.seconds < 0.2
+
+
 @pytest.mark.slow
 @pytest.mark.fit
 def test_quick_study_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """`python -m warmup_study --quick`: every task and arm trains through its framework, then resumes."""
+    """`python -m warmup_study --quick`: every task and arm trains through its framework, by parts
+    (one task first, then the rest into the same folder), then resumes with nothing left to run."""
     out = tmp_path / "study"
-    assert main(["--quick", "--workers", "1", "--no-progress", "--out", str(out)]) == 0
+    quick = ["--quick", "--workers", "1", "--no-progress", "--out", str(out)]
+    assert main([*quick, "--no-plot", "--tasks", "reversal"]) == 0
+    part = load_results(out)
+    assert [t["task"] for t in part["plan"]["tasks"]] == ["reversal/postln"] and part["runs"]
+    capsys.readouterr()
+    assert main(quick) == 0
     printed = capsys.readouterr().out
+    assert f"resuming {out / RESULTS_FILE}: {len(part['runs'])} runs done" in printed
     results = load_results(out)
     plan = StudyPlan.quick()
     assert set(results["probes"]) == {t.label for t in plan.tasks}
     expected = sum(len(plan.arm_specs(t, 1)) for t in plan.tasks)
     assert len(results["runs"]) == expected
-    classes = {"radam": "RAdam", "adamw": "AdamW", "torch_radam": "RAdam", "radam_measured": "MeasuredRAdam"}
+    assert results["runs"][: len(part["runs"])] == part["runs"]  # the first part's runs, kept as they were
+    trained: dict[Any, float] = {}
+    for run in results["runs"]:  # two arms with one spec (a suggestion on a grid length) trained once
+        assert trained.setdefault(_key(run["spec"]), run["seconds"]) == run["seconds"]
+    assert len(trained) < len(results["runs"])
+    classes = {
+        "radam": "RAdam", "adamw": "AdamW", "torch_radam": "RAdam", "radam_measured": "MeasuredRAdam",
+        "sf_radam": "RAdamScheduleFree",
+    }  # fmt: skip
     for run in results["runs"]:
         assert run["spec"]["steps"] == 30 and math.isfinite(run["initial_eval_loss"])
         assert [e[0] for e in run["evals"]][-1] == 30
@@ -332,13 +378,24 @@ def test_quick_study_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[st
         (out / RESULTS_FILE).read_text(), parse_constant=lambda token: pytest.fail(token)
     )  # strict JSON
     for t in plan.tasks:
-        assert (
-            t.label in printed
-            and (out / f"study_{t.label.replace('/', '_').replace('@', '_lr')}.png").is_file()
-        )
-    assert (out / "study.md").read_text().count("## ") == len(plan.tasks)
+        name = t.label.replace("/", "_").replace("@", "_lr")
+        assert t.label in printed and (out / f"study_{name}.png").is_file()
+        assert (out / f"study_{name}_{t.decay}.png").is_file()  # every quick task runs its decayed regime too
+    regimes = 2 * len(plan.tasks)
+    assert (out / "study.md").read_text().count("## ") == regimes
+    assert (out / "decision.md").read_text().count("## ") == regimes
+    decision = json.loads(
+        (out / "decision.json").read_text(), parse_constant=lambda token: pytest.fail(token)
+    )
+    assert len(decision) == regimes
+    for entry in decision:
+        # every choice a user has, each with its class and betas as the optimizer reported them
+        choices = {c["arm"].split("@")[0]: c for c in entry["choices"]}
+        assert {"radam", "sf_radam", "adamw", "adamw-pw_untuned_exp", "suggested"} <= set(choices), entry
+        assert choices["sf_radam"]["optimizer_class"].endswith("RAdamScheduleFree")
+        assert all(c["betas"][1] == 0.99 and c["seeds"] == 1 for c in entry["choices"])
     # Run again into the same folder: nothing is left to run.
-    assert main(["--quick", "--workers", "1", "--no-progress", "--no-plot", "--out", str(out)]) == 0
+    assert main([*quick, "--no-plot"]) == 0
     assert f"{expected} runs done" in capsys.readouterr().out
     assert len(load_results(out)["runs"]) == expected
     assert load_results(out)["seconds"] >= results["seconds"] > 0  # the first session's time is kept
@@ -392,3 +449,131 @@ def test_run_many_returns_records_in_the_order_of_the_specs() -> None:
     records = run_many(specs, workers=1, progress=False)
     assert [r["spec"] for r in records] == [s.to_dict() for s in specs]
     assert all(math.isfinite(r["final_eval_loss"]) for r in records)
+
+
+def _decision_runs() -> list[dict[str, Any]]:
+    """A task with both regimes and the alternatives: held-out and training losses that disagree."""
+    runs = []
+
+    def add(label: str, losses: list[float], train: float, **spec_changes: Any) -> None:
+        for seed, x in enumerate(losses):
+            spec = replace(TASK.spec("adamw", 0, seed), **spec_changes)
+            record = run_record(
+                spec, train_loss=[(10, 3.0), (800, train)], evals=[(0, 3.2, 0.0), (800, x, 0.9)],
+                initial_eval_loss=3.2, seconds=2.0, optimizer_seconds=0.8,
+            )  # fmt: skip
+            runs.append({**record, "label": label, "task": TASK.label})
+
+    for decay, shift in (("constant", 0.0), ("linear", -0.1)):
+        sfx = "" if decay == "constant" else f"-{decay}"
+        add(f"radam{sfx}", [0.50 + shift, 0.52 + shift], 0.45, optimizer="radam", decay=decay)
+        add(f"adamw{sfx}", [0.60 + shift, 0.61 + shift], 0.55, decay=decay)
+        # w100 is best held out, w200 best in training: the choice must follow training
+        add(f"adamw-w100{sfx}", [0.40 + shift, 0.41 + shift], 0.50, warmup_steps=100, decay=decay)
+        add(f"adamw-w200{sfx}", [0.45 + shift, 0.46 + shift], 0.40, warmup_steps=200, decay=decay)
+        add(f"suggested{sfx}", [0.45 + shift, 0.46 + shift], 0.40, warmup_steps=200, decay=decay)
+        add(
+            f"adamw-pw_untuned_exp{sfx}",
+            [0.55 + shift, 0.56 + shift],
+            0.5,
+            schedule="pw_untuned_exp",
+            decay=decay,
+        )
+    add("sf_radam@0.003", [0.30, 0.31], 0.60, optimizer="sf_radam", lr=3e-3)  # best held out, not in training
+    add("sf_radam@0.01", [0.35, 0.36], 0.30, optimizer="sf_radam", lr=1e-2)
+    return runs
+
+
+def _decision_results() -> dict[str, Any]:
+    task = replace(TASK, decay="linear", alternatives=True, sf_lrs=(3e-3, 1e-2))
+    plan = StudyPlan(tasks=(task,), seeds=(0, 1), grid=(0, 100))
+    return {
+        "plan": plan.to_dict(), "environment": {}, "probes": {TASK.label: SETTLED_AT_60},
+        "suggested": {TASK.label: {"steps": 200, "source": "detector"}}, "runs": _decision_runs(),
+    }  # fmt: skip
+
+
+def test_each_regime_is_summarized_apart_and_schedule_free_belongs_to_both() -> None:
+    from warmup_study.analysis import regime_runs, summarize_study
+
+    runs = _decision_runs()
+    constant, linear = regime_runs(runs, "constant"), regime_runs(runs, "linear")
+    assert {r["label"] for r in linear} == {r["label"] for r in constant}  # decay stripped from the labels
+    assert all(r["spec"]["decay"] == "linear" for r in linear if r["spec"]["optimizer"] != "sf_radam")
+    summaries = summarize_study(_decision_results())
+    assert [(s["task"], s["regime"]) for s in summaries] == [
+        ("reversal/postln@0.003", "constant"), ("reversal/postln@0.003 (linear decay)", "linear"),
+    ]  # fmt: skip
+    assert summaries[1]["arms"]["radam"]["mean"] == pytest.approx(0.41)
+    assert summaries[0]["arms"]["sf_radam@0.01"] == summaries[1]["arms"]["sf_radam@0.01"]
+
+
+def test_choices_are_made_on_training_loss_never_on_the_held_out_split() -> None:
+    from warmup_study.analysis import summarize_study
+    from warmup_study.report import decision_data, decision_report
+
+    summary = summarize_study(_decision_results())[0]
+    assert summary["best_grid_arm"] == "adamw-w100"  # the held-out reference the detector is read against
+    by_arm = {c["arm"]: c for c in summary["choices"]}
+    assert "adamw-w200" in by_arm and "adamw-w100" not in by_arm  # w200: the lower training loss
+    assert "sf_radam@0.01" in by_arm and "sf_radam@0.003" not in by_arm
+    assert by_arm["sf_radam@0.01"]["choice"] == "schedule-free RAdam, lr 0.01 (chosen on training loss)"
+    assert by_arm["radam"]["optimizer_step_ms"] == pytest.approx(1.0)  # 0.8 s over 800 steps
+    data = decision_data(_decision_results())
+    assert [d["regime"] for d in data] == ["constant", "linear"]
+    first = {c["arm"]: c for c in data[0]["choices"]}
+    assert first["sf_radam@0.01"]["mean"] == pytest.approx(0.355)
+    assert data[0]["sentences"][0].startswith(
+        "reversal/postln@0.003: the lowest held-out loss was schedule-free RAdam, lr 0.01"
+    )
+    assert "RAdam lost here." in data[0]["sentences"][1]
+    assert decision_report(_decision_results()).count("## ") == 2
+
+
+def test_a_task_whose_losses_end_near_zero_is_compared_by_absolute_difference() -> None:
+    task = replace(TASK, measure="absolute")
+    tiny = {
+        "radam": [0.0002, 0.0003, 0.0002], "adamw": [0.9, 0.8, 0.9], "adamw-w100": [0.0001, 0.0001, 0.0001],
+        "adamw-w200": [0.004, 0.006, 0.005], "suggested": [0.004, 0.006, 0.005],
+    }  # fmt: skip
+    summary = summarize_task(
+        asdict(task), _runs(tiny, 120), SETTLED_AT_60, {"steps": 120, "source": "detector"}
+    )
+    # +4900% relative, 0.0049 absolute: close within 0.01 nats per token
+    assert summary["suggestion_passes"] and summary["suggestion_diff"] == pytest.approx(0.0049)
+    sentence = verdict(summary)
+    assert "+0.0049 absolute held-out loss" in sentence and "%" not in sentence.split("(compared")[0]
+    assert "compared by absolute held-out loss" in sentence
+    assert "compared by relative held-out loss" in verdict(
+        summarize_task(asdict(TASK), _runs(tiny, 120), SETTLED_AT_60, {"steps": 120, "source": "detector"})
+    )
+    assert not close_to({"mean": 0.02, "std": 0.0}, {"mean": 0.005, "std": 0.0}, "absolute")
+
+
+def test_a_study_runs_by_parts_into_one_folder() -> None:
+    from warmup_study.harness import merge_plans
+
+    a, b = replace(TASK, lr=1e-2), replace(TASK, lr=3e-2)
+    first = StudyPlan(tasks=(a,), seeds=(0, 1)).to_dict()
+    second = StudyPlan(tasks=(b,), seeds=(0, 1)).to_dict()
+    merged = merge_plans(first, second, Path("x"))
+    assert [t["lr"] for t in merged["tasks"]] == [3e-2, 1e-2]  # this part's tasks, then the others
+    assert merge_plans(merged, first, Path("x"))["tasks"] == [merged["tasks"][1], merged["tasks"][0]]
+    changed = StudyPlan(tasks=(replace(a, steps=900),), seeds=(0, 1)).to_dict()
+    with pytest.raises(ValueError, match=r"tasks reversal/postln@0.01 with other settings"):
+        merge_plans(first, changed, Path("x"))
+    with pytest.raises(ValueError, match="another seed list or grid"):
+        merge_plans(first, StudyPlan(tasks=(b,), seeds=(0,)).to_dict(), Path("x"))
+
+
+def test_task_labels_name_a_beta2_other_than_the_studys_first() -> None:
+    plan = StudyPlan.default()
+    labels = [t.label for t in plan.tasks]
+    assert len(set(labels)) == len(labels)
+    assert "bytes_lm/gpt2@0.003/beta2=0.999" in labels and "bytes_lm/gpt2@0.003" in labels
+    long = [t for t in plan.tasks if t.beta2 == 0.999]
+    assert len(long) >= 2 and all(t.steps >= 2000 and t.decay and t.alternatives for t in long)
+    assert all(t.grid(plan.grid)[-1] == 2000 for t in long)  # the untuned 2 / (1 - 0.999) is swept
+    assert len(plan.only(["bytes_lm/gpt2@0.003/"]).tasks) == 1
+    with pytest.raises(ValueError, match="alternatives need sf_lrs"):
+        replace(TASK, alternatives=True)

@@ -24,6 +24,8 @@ from warmup_study.corpus import VOCAB_SIZE, load_corpus, split_by_file, stdlib_f
 from warmup_study.spec import RunSpec
 from warmup_study.timing import detector_time
 
+from .helpers import warmup_rules
+
 #: Small enough for a test: fewer bytes, a smaller batch and held-out set than the study's.
 TINY = replace(SETTINGS, batch_size=8, max_train_bytes=2**16, held_out_blocks=32)
 
@@ -227,9 +229,7 @@ def test_held_out_evaluation_uses_a_schedule_free_optimizers_eval_mode() -> None
 def test_pytorch_warmup_dampens_the_trainers_schedule_as_its_readme_does(rule: str, tmp_path: Path) -> None:
     """Each optimizer step t runs at lr * decay(t - 1) * omega_t: the Trainer's linear decay, dampened by
     pytorch_warmup's factor for step t (the scheduler's step inside ``warmup.dampening()``)."""
-    pytorch_warmup = pytest.importorskip(
-        "pytorch_warmup", reason="pytorch-warmup comes with the [study] extra"
-    )
+    pytest.importorskip("pytorch_warmup", reason="pytorch-warmup comes with the [study] extra")
     from transformers import Trainer, TrainerCallback, TrainingArguments
 
     from radam_integrations import theory
@@ -252,12 +252,7 @@ def test_pytorch_warmup_dampens_the_trainers_schedule_as_its_readme_does(rule: s
         model=build_model("gpt2", TINY), args=args, train_dataset=data, callbacks=[Record(), dampening]
     )
     trainer.train()
-    reference = {
-        "pw_untuned_linear": pytorch_warmup.UntunedLinearWarmup,
-        "pw_untuned_exp": pytorch_warmup.UntunedExponentialWarmup,
-        "pw_radamwarmup": pytorch_warmup.RAdamWarmup,
-    }[rule](torch.optim.AdamW([torch.nn.Parameter(torch.ones(1))], betas=(0.9, 0.99)))
-    omegas = [reference.warmup_factor(t - 1, **reference.warmup_params[0]) for t in range(1, steps + 1)]
+    omegas = warmup_rules.omegas(rule, steps)
     expected = [lr * theory.decay_factor(t - 1, steps, "linear") * omegas[t - 1] for t in range(1, steps + 1)]
     assert seen == pytest.approx(expected, rel=1e-6)
     assert max(omegas) < 1.0  # the rule still dampens in these 12 steps (beta2 0.99: 200 / 100 / RAdam's)

@@ -16,16 +16,10 @@ from warmup_study import digits
 from warmup_study.spec import RunSpec
 from warmup_study.timing import detector_time
 
+from .helpers import warmup_rules
+from .helpers.warmup_rules import one_thread  # noqa: F401  (autouse: one torch thread)
+
 TASK = "digits/vit_tiny_patch16_224"
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One torch thread: on a busy 2-core machine two threads make these small steps 2-50x slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _spec(optimizer: str = "adamw", **changes) -> RunSpec:
@@ -66,11 +60,11 @@ def _lrs(spec: RunSpec, updates: int) -> list[list[float]]:
     """The lr of each group at updates 1..updates, stepping the scheduler as digits.run does."""
     model = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.LayerNorm(4))
     optimizer = digits.build_optimizer(model, spec)
-    scheduler = digits.build_scheduler(optimizer, spec)
+    after_step = digits.build_schedule(optimizer, spec)
     lrs = []
     for step in range(1, updates + 1):
         lrs.append([group["lr"] for group in optimizer.param_groups])
-        scheduler.step_update(step)
+        after_step(step)
     return lrs
 
 
@@ -85,6 +79,60 @@ def test_scheduler_warms_up_linearly_from_zero_then_stays_constant():
 
 def test_scheduler_without_warmup_is_constant():
     assert _lrs(_spec(warmup_steps=0, lr=3e-3, steps=5), 8) == [[3e-3, 3e-3]] * 8
+
+
+def test_cosine_decay_is_timms_train_py_default_after_the_warmup():
+    """timm's CosineLRScheduler as train.py builds it by default (no warmup prefix, lr_min 0): update k
+    runs at lr * (k - 1) / W during the warmup, then at lr * (1 + cos(pi * (k - 1) / steps)) / 2."""
+    lr, steps, warmup = 1e-2, 20, 4
+    lrs = _lrs(_spec(warmup_steps=warmup, lr=lr, steps=steps, decay="cosine"), steps)
+    expected = [
+        lr * (k - 1) / warmup if k <= warmup else lr * 0.5 * (1 + math.cos(math.pi * (k - 1) / steps))
+        for k in range(1, steps + 1)
+    ]
+    assert [group[0] for group in lrs] == pytest.approx(expected, abs=1e-12)
+    with pytest.raises(ValueError, match="decay='cosine'"):
+        digits.build_scheduler(torch.optim.SGD([torch.nn.Parameter(torch.ones(1))]), _spec(decay="linear"))
+
+
+@pytest.mark.parametrize("rule", ["pw_untuned_linear", "pw_untuned_exp", "pw_radamwarmup"])
+@pytest.mark.parametrize("decay", ["constant", "cosine"])
+def test_pytorch_warmup_dampens_timms_schedule_as_its_readme_does(rule, decay):
+    """Update k runs at the timm schedule's lr times pytorch_warmup's factor omega_k."""
+    pytest.importorskip("pytorch_warmup", reason="pytorch-warmup comes with the [study] extra")
+    from radam_integrations import theory
+
+    lr, steps = 1e-2, 30
+    lrs = _lrs(_spec(lr=lr, steps=steps, schedule=rule, decay=decay), steps)
+    omegas = warmup_rules.omegas(rule, steps)
+    expected = [lr * theory.decay_factor(k - 1, steps, decay) * omegas[k - 1] for k in range(1, steps + 1)]
+    for got, want in zip(lrs, expected):
+        assert got == pytest.approx([want, want], rel=1e-9)
+    assert max(omegas) < 1.0
+
+
+def test_schedule_free_radam_trains_and_is_evaluated_at_its_averaged_weights():
+    pytest.importorskip("schedulefree", reason="schedulefree comes with the [study] extra")
+    model = digits.build_model("vit_tiny_patch16_224")
+    opt = digits.build_optimizer(model, _spec("sf_radam", lr=1e-2))
+    assert type(opt).__name__ == "RAdamScheduleFree"
+    assert sorted(group["weight_decay"] for group in opt.param_groups) == [0.0, digits.WEIGHT_DECAY]
+    split = digits.load_split(digits._setup("vit_tiny_patch16_224").image_size)
+    for _ in range(20):  # RAdam's first steps are silent (no update) while the variance is undefined
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(model(split.x_train[:32]), split.y_train[:32]).backward()
+        opt.step()
+    at_train = digits._evaluate(model, split, torch.optim.SGD(model.parameters(), lr=0.0))
+    loss, _ = digits._evaluate(model, split, opt)  # .eval() for the evaluation, .train() after
+    opt.eval()
+    assert loss == pytest.approx(
+        digits._evaluate(model, split, torch.optim.SGD(model.parameters(), lr=0.0))[0]
+    )
+    assert loss != pytest.approx(at_train[0])
+    opt.train()
+    record = digits.run(_spec("sf_radam", lr=1e-2))
+    assert record["optimizer_class"].endswith("RAdamScheduleFree") and record["betas"] == [0.9, 0.99]
+    assert record["final_eval_loss"] < 0.8 * record["initial_eval_loss"] and not record["diverged"]
 
 
 @pytest.mark.parametrize(

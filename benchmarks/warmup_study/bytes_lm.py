@@ -43,6 +43,7 @@ from torch import Tensor
 
 from radam_integrations.warmup import unwrap_optimizer
 
+from .alternatives import eval_mode, pytorch_warmup_rule
 from .corpus import VOCAB_SIZE, Corpus, load_corpus
 from .spec import PYTORCH_WARMUP, RunSpec, run_record
 from .timing import StepTimer
@@ -201,16 +202,8 @@ def _probe_class() -> type:
 
         def evaluate(self, model: torch.nn.Module, step: int) -> None:
             # Schedule-free optimizers evaluate at their averaged weights: .eval() swaps them in.
-            switch = callable(getattr(self.optimizer, "eval", None)) and callable(
-                getattr(self.optimizer, "train", None)
-            )
-            if switch:
-                self.optimizer.eval()
-            try:
+            with eval_mode(self.optimizer):
                 loss, accuracy = causal_eval(model, self.held_out)
-            finally:
-                if switch:
-                    self.optimizer.train()
             self.evals.append((step, loss, accuracy))
 
     return Probe
@@ -220,14 +213,7 @@ def _pytorch_warmup_callback(schedule: str) -> Any:
     """pytorch_warmup's rule on the Trainer's optimizer, as its README applies it: the lr scheduler's
     step inside ``with warmup.dampening():``. The Trainer steps its scheduler between
     ``on_optimizer_step`` and ``on_step_end``: the context is entered in the one, left in the other."""
-    import pytorch_warmup
     from transformers import TrainerCallback
-
-    rule = {
-        "pw_untuned_linear": pytorch_warmup.UntunedLinearWarmup,
-        "pw_untuned_exp": pytorch_warmup.UntunedExponentialWarmup,
-        "pw_radamwarmup": pytorch_warmup.RAdamWarmup,
-    }[schedule]
 
     class Dampening(TrainerCallback):
         def __init__(self) -> None:
@@ -236,7 +222,7 @@ def _pytorch_warmup_callback(schedule: str) -> Any:
 
         def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
             inner, _ = unwrap_optimizer(kwargs["optimizer"])
-            self.warmup = rule(inner)  # dampens the first step's learning rate at once
+            self.warmup = pytorch_warmup_rule(inner, schedule)  # dampens the first step at once
 
         def on_optimizer_step(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
             self._context = self.warmup.dampening()

@@ -15,10 +15,16 @@
   decoupled weight decay) or timm's
   ``"adamw"`` (torch.optim.AdamW), weight decay 0.01 (timm groups it: none for biases and
   norms), betas ``(0.9, spec.beta2)``, eps 1e-8: the arms differ only in rectification;
+  Schedule-free RAdam (``"sf_radam"``) has no timm route: ``schedulefree.RAdamScheduleFree`` over
+  the same parameter groups (timm's ``param_groups_weight_decay``), evaluated in ``.eval()`` mode;
 * warmup: timm's :class:`~timm.scheduler.StepLRScheduler` with no decay, stepped per update the
   way timm's ``train.py`` does (``step_update(num_updates)`` after each ``optimizer.step()``):
   update ``k`` (1-based) runs at ``lr * (k - 1) / warmup_steps`` while ``k <= warmup_steps``, at
-  ``lr`` afterwards (the same schedule as Hugging Face's constant-with-warmup).
+  ``lr`` afterwards (the same schedule as Hugging Face's constant-with-warmup). With
+  ``spec.decay == "cosine"`` (timm ``train.py``'s default), timm's
+  :class:`~timm.scheduler.CosineLRScheduler` instead: the same warmup, then the cosine from ``lr``
+  to 0 at ``spec.steps`` (``warmup_prefix=False``, ``lr_min=0``, as ``train.py``'s defaults);
+  pytorch_warmup's rules (``spec.schedule``) step that scheduler inside ``warmup.dampening()``.
 
 The model, ``vit_tiny_patch16_224`` cut down (:data:`MODELS`), is a pre-LN transformer small enough
 for a CPU: 4 blocks of width 64, 2 heads, on the 8x8 image in 4x4 patches (4 tokens and the class
@@ -45,6 +51,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -55,7 +62,8 @@ from torch import Tensor, nn
 
 from radam_integrations import WarmupDetector
 
-from .spec import RunSpec, refuse_unsupported, run_record
+from .alternatives import eval_mode, pytorch_warmup_rule, schedule_free_radam
+from .spec import PYTORCH_WARMUP, RunSpec, run_record
 
 __all__ = [
     "BATCH_SIZE",
@@ -66,6 +74,7 @@ __all__ = [
     "Split",
     "build_model",
     "build_optimizer",
+    "build_schedule",
     "build_scheduler",
     "load_split",
     "model_name",
@@ -166,11 +175,15 @@ def build_model(name: str) -> nn.Module:
 
 
 def build_optimizer(model: nn.Module, spec: RunSpec) -> torch.optim.Optimizer:
-    """timm's ``create_optimizer_v2``: our RAdam (``"radamw"``) or timm's ``"adamw"``, as ``spec`` says."""
-    from timm.optim import create_optimizer_v2
+    """timm's ``create_optimizer_v2``: our RAdam (``"radamw"``) or timm's ``"adamw"``, as ``spec`` says;
+    schedule-free RAdam (no timm route) over the same parameter groups."""
+    from timm.optim import create_optimizer_v2, param_groups_weight_decay
 
     from radam_integrations.experimental import register_all
 
+    if spec.optimizer == "sf_radam":
+        groups = param_groups_weight_decay(model, WEIGHT_DECAY)
+        return schedule_free_radam(groups, lr=spec.lr, beta2=spec.beta2, eps=EPS, weight_decay=WEIGHT_DECAY)
     register_all()  # radamw, and the experimental names: measuredradamw, sched="auto_warmup"
     return create_optimizer_v2(
         model,
@@ -190,8 +203,17 @@ def build_scheduler(optimizer: torch.optim.Optimizer, spec: RunSpec) -> Any:
     ``lr``; registered with the optimizer names), stepped the same way.
     """
     import timm.scheduler
-    from timm.scheduler import StepLRScheduler
+    from timm.scheduler import CosineLRScheduler, StepLRScheduler
 
+    if spec.decay == "linear":
+        raise ValueError("digits decays as timm's train.py does by default: decay='cosine' (or 'constant')")
+    if spec.decay == "cosine":
+        if spec.schedule == "auto":
+            raise ValueError("digits: schedule='auto' brings its own schedule; decay must be 'constant'")
+        return CosineLRScheduler(
+            optimizer, t_initial=spec.steps, lr_min=0.0, warmup_t=spec.warmup_steps, warmup_lr_init=0.0,
+            warmup_prefix=False, t_in_epochs=False,
+        )  # fmt: skip
     if spec.schedule == "auto":
         scheduler, _ = timm.scheduler.create_scheduler_v2(
             optimizer, sched="auto_warmup", num_epochs=1, step_on_epochs=False, updates_per_epoch=spec.steps
@@ -208,6 +230,21 @@ def build_scheduler(optimizer: torch.optim.Optimizer, spec: RunSpec) -> Any:
     )
 
 
+def build_schedule(optimizer: torch.optim.Optimizer, spec: RunSpec) -> Callable[[int], None]:
+    """What runs after each ``optimizer.step()``, given the updates done so far: the scheduler's
+    ``step_update``, inside ``warmup.dampening()`` for pytorch_warmup's rules (its README's way)."""
+    scheduler = build_scheduler(optimizer, spec)
+    if spec.schedule not in PYTORCH_WARMUP:
+        return scheduler.step_update
+    warmup = pytorch_warmup_rule(optimizer, spec.schedule)  # after the scheduler's first lr: dampens it
+
+    def step(num_updates: int) -> None:
+        with warmup.dampening():
+            scheduler.step_update(num_updates)
+
+    return step
+
+
 def _batches(n: int, seed: int):
     """Index batches forever: a seeded permutation per epoch, the incomplete last batch dropped."""
     generator = torch.Generator().manual_seed(seed)
@@ -218,9 +255,9 @@ def _batches(n: int, seed: int):
             yield order[start : start + size]
 
 
-def _evaluate(model: nn.Module, split: Split) -> tuple[float, float]:
+def _evaluate(model: nn.Module, split: Split, optimizer: torch.optim.Optimizer) -> tuple[float, float]:
     model.eval()
-    with torch.no_grad():
+    with torch.no_grad(), eval_mode(optimizer):  # schedule-free: at its averaged weights
         logits = model(split.x_test)
         loss = F.cross_entropy(logits, split.y_test).item()
         accuracy = (logits.argmax(-1) == split.y_test).float().mean().item()
@@ -230,16 +267,15 @@ def _evaluate(model: nn.Module, split: Split) -> tuple[float, float]:
 
 def run(spec: RunSpec) -> dict[str, Any]:
     """Train one arm with one seed; the :func:`~warmup_study.spec.run_record`."""
-    refuse_unsupported(spec, "digits")
     name = model_name(spec.task)
     split = load_split(_setup(name).image_size)
     torch.manual_seed(spec.seed)
     model = build_model(name)
     optimizer = build_optimizer(model, spec)
-    scheduler = build_scheduler(optimizer, spec)
+    after_step = build_schedule(optimizer, spec)
     detector = WarmupDetector(optimizer) if spec.detect else None  # its defaults, as users get them
 
-    initial_eval_loss, _ = _evaluate(model, split)
+    initial_eval_loss, _ = _evaluate(model, split, optimizer)
     train_loss: list[tuple[int, float]] = []
     evals: list[tuple[int, float, float | None]] = []
     pending: list[float] = []
@@ -254,7 +290,7 @@ def run(spec: RunSpec) -> dict[str, Any]:
         tick = time.perf_counter()
         optimizer.step()
         optimizer_seconds += time.perf_counter() - tick
-        scheduler.step_update(step)  # timm's train.py: after the step, with the updates done so far
+        after_step(step)  # timm's train.py: after the step, with the updates done so far
         if detector is not None:
             detector.update()
         pending.append(loss.item())
@@ -263,7 +299,7 @@ def run(spec: RunSpec) -> dict[str, Any]:
             train_loss.append((step, math.fsum(pending) / len(pending)))
             pending.clear()
         if step % spec.eval_every == 0 or last:
-            evals.append((step, *_evaluate(model, split)))
+            evals.append((step, *_evaluate(model, split, optimizer)))
     seconds = time.perf_counter() - start
 
     found = None

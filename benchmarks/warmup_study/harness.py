@@ -30,11 +30,13 @@ from radam_integrations import theory
 from radam_integrations.files import write_json
 from warmup_ablation.console import progress_bar
 
-from .plan import StudyPlan, TaskPlan
+from .plan import StudyPlan, TaskPlan, run_task, task_plan
 from .spec import RunSpec
 from .timing import detector_time
 
-__all__ = ["RESULTS_FILE", "load_results", "run_many", "run_one", "run_study", "suggestion"]
+__all__ = [
+    "RESULTS_FILE", "load_results", "merge_plans", "run_many", "run_one", "run_study", "suggestion",
+]  # fmt: skip
 
 RESULTS_FILE = "study_results.json"
 _TASK_MODULES = {"bytes_lm": "bytes_lm", "digits": "digits", "reversal": "reversal"}
@@ -134,12 +136,8 @@ def run_study(
     previous = out / RESULTS_FILE
     if previous.is_file():
         old = load_results(out)  # a damaged file is an error, not something to overwrite
-        if old["plan"] != results["plan"]:
-            raise ValueError(
-                f"{previous} holds a study of another plan (tasks, seeds or grid): choose another "
-                "output folder, or move that file away to start over"
-            )
         results.update(
+            plan=merge_plans(old["plan"], results["plan"], previous),
             probes=old["probes"],
             suggested=old["suggested"],
             runs=old["runs"],
@@ -150,7 +148,7 @@ def run_study(
     def save() -> None:
         write_json(previous, results)
 
-    done = {(r["label"], _key(r["spec"])) for r in results["runs"]}
+    done = {(run_task(r), r["label"], _key(r["spec"])) for r in results["runs"]}
     started = time.perf_counter()
     with _Pool(workers) as pool:
         # 1. One probe per task: where the suggestion comes from.
@@ -163,19 +161,49 @@ def run_study(
         for task in plan.tasks:
             value, source = suggestion(task, results["probes"][task.label])
             results["suggested"][task.label] = {"steps": value, "source": source}
-        # 2. Every arm and seed.
-        todo = [
-            (label, spec)
-            for task in plan.tasks
-            for label, spec in plan.arm_specs(task, results["suggested"][task.label]["steps"])
-            if (label, _key(spec.to_dict())) not in done
-        ]
-        for label, record in pool.map_labelled(todo, "runs", progress):
-            results["runs"].append({**record, "label": label})
+        # 2. Every arm and seed; a spec two arms share (the suggestion on a grid length) runs once.
+        by_spec: dict[tuple[Any, ...], dict[str, Any]] = {_key(r["spec"]): r for r in results["runs"]}
+        wanted: dict[tuple[Any, ...], list[tuple[str, str]]] = {}
+        todo = []
+        for task in plan.tasks:
+            for label, spec in plan.arm_specs(task, results["suggested"][task.label]["steps"]):
+                key = _key(spec.to_dict())
+                if (task.label, label, key) in done:
+                    continue
+                if key in by_spec:
+                    results["runs"].append({**by_spec[key], "label": label, "task": task.label})
+                    done.add((task.label, label, key))
+                    continue
+                if key not in wanted:
+                    todo.append((spec.arm, spec))
+                wanted.setdefault(key, []).append((task.label, label))
+        save()
+        for _, record in pool.map_labelled(todo, "runs", progress):
+            for task_label, label in wanted[_key(record["spec"])]:
+                results["runs"].append({**record, "label": label, "task": task_label})
             save()
     results["seconds"] = results.get("seconds", 0.0) + time.perf_counter() - started
     save()
     return results
+
+
+def merge_plans(old: dict[str, Any], new: dict[str, Any], where: Path) -> dict[str, Any]:
+    """The plan of a results file run by parts: ``new``'s tasks, then ``old``'s others.
+
+    Seeds and grid must agree, and a task in both must have the same settings: otherwise its runs
+    would mix two plans (a ``ValueError`` says so rather than overwrite anything).
+    """
+    known = {task_plan(t).label: task_plan(t) for t in old["tasks"]}
+    clash = [t.label for t in map(task_plan, new["tasks"]) if known.get(t.label, t) != t]
+    if old["seeds"] != new["seeds"] or old["grid"] != new["grid"] or clash:
+        what = f"tasks {', '.join(clash)} with other settings" if clash else "another seed list or grid"
+        raise ValueError(
+            f"{where} holds a study of another plan ({what}): choose another output folder, or move that "
+            "file away to start over"
+        )
+    labels = {task_plan(t).label for t in new["tasks"]}
+    extra = [t for t in old["tasks"] if task_plan(t).label not in labels]
+    return {**new, "tasks": [*new["tasks"], *extra]}
 
 
 def _key(spec: dict[str, Any]) -> tuple[Any, ...]:

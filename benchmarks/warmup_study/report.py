@@ -9,7 +9,7 @@ AutoWarmup as a line, the suggestion, the untuned length and 2T marked).
 Example:
     >>> row = {"mean": 1.23456, "std": 0.01, "accuracy": 0.5, "diverged": 0, "seeds": 3,
     ...        "steps_to_target": 200, "reached_target": 3, "warmup": 100}
-    >>> _cells("adamw-w100", row)[:3]
+    >>> _cells("adamw-w100", {**row, "train": 1.1})[:3]
     ['adamw-w100', '100', '1.2346 ± 0.0100']
 """
 
@@ -22,11 +22,24 @@ from typing import Any
 
 from radam_integrations.tables import text_table
 
-from .analysis import AUTO_ARM, rule_of_t_check, summarize_study, task_label, task_runs, verdict
+from .analysis import (
+    AUTO_ARM,
+    close_to,
+    gap_text,
+    regime_runs,
+    rule_of_t_check,
+    summarize_study,
+    task_label,
+    task_runs,
+    verdict,
+)
 
-__all__ = ["markdown_report", "plot_task", "terminal_report", "write_report"]
+__all__ = [
+    "choice_cells", "decision_data", "decision_report", "decision_rows", "decision_sentences",
+    "markdown_report", "plot_task", "terminal_report", "write_report",
+]  # fmt: skip
 
-HEADER = ("arm", "warmup", "held-out loss", "accuracy", "diverged", "steps to target")
+HEADER = ("arm", "warmup", "held-out loss", "accuracy", "diverged", "steps to target", "train loss")
 
 
 def _order(label: str, stats: dict[str, Any]) -> tuple[int, int]:
@@ -95,7 +108,8 @@ def _cells(label: str, s: dict[str, Any]) -> list[str]:
         if s["steps_to_target"] is not None
         else f"{s['reached_target']}/{s['seeds']} reached"
     )
-    return [label, str(s["warmup"]), loss, accuracy, f"{s['diverged']}/{s['seeds']}", reached]
+    train = f"{s['train']:.4f}" if math.isfinite(s.get("train", math.inf)) else "-"
+    return [label, str(s["warmup"]), loss, accuracy, f"{s['diverged']}/{s['seeds']}", reached, train]
 
 
 def _rows(summary: dict[str, Any]) -> list[list[str]]:
@@ -118,10 +132,10 @@ OVERVIEW = (
 )
 
 
-def _auto_cell(auto: dict[str, Any] | None) -> str:
+def _auto_cell(auto: dict[str, Any] | None, measure: str) -> str:
     if auto is None:
         return "-"
-    return f"{'pass' if auto['passes'] else 'miss'} ({100 * auto['gap']:+.1f}%)"
+    return f"{'pass' if auto['passes'] else 'miss'} ({gap_text(measure, auto)})"
 
 
 def overview_rows(summaries: list[dict[str, Any]]) -> list[list[str]]:
@@ -132,9 +146,10 @@ def overview_rows(summaries: list[dict[str, Any]]) -> list[list[str]]:
         rows.append([
             s["task"], "yes" if s["warmup_matters"] else "no", "yes" if s["radam_removes_the_need"] else "no",
             str(s["settled_step"]), suggested,
-            f"{s['suggestion_rank']}/{s['grid_size']}", f"{100 * s['suggestion_gap']:+.1f}%",
+            f"{s['suggestion_rank']}/{s['grid_size']}",
+            gap_text(s["measure"], {"gap": s["suggestion_gap"], "diff": s["suggestion_diff"]}),
             "pass" if s["suggestion_passes"] else "miss", "pass" if s["untuned_passes"] else "miss",
-            _auto_cell(s.get("auto")), _auto_cell(s.get("measured")),
+            _auto_cell(s.get("auto"), s["measure"]), _auto_cell(s.get("measured"), s["measure"]),
         ])  # fmt: skip
     return rows
 
@@ -201,7 +216,7 @@ def markdown_report(results: dict[str, Any]) -> str:
         ])
     ]  # fmt: skip
     for summary in summaries:
-        task, seeds = tasks[summary["task"]], len(results["plan"]["seeds"])
+        task, seeds = tasks[summary["plan_task"]], len(results["plan"]["seeds"])
         lines = [
             f"## {summary['task']}",
             "",
@@ -238,13 +253,104 @@ def terminal_report(results: dict[str, Any]) -> str:
     return "\n\n".join(out)
 
 
+DECISION = (
+    "choice", "held-out loss", "accuracy", "diverged", "train loss", "optimizer step (ms)", "state (B/param)",
+    "optimizer", "betas",
+)  # fmt: skip
+
+
+def choice_cells(c: dict[str, Any]) -> list[str]:
+    """One choice's row of a decision table, from its :func:`decision_data` entry (or its summary)."""
+    loss = f"{c['mean']:.4f} ± {c['std']:.4f}" if math.isfinite(c["mean"]) else "failed"
+    ms, state, train = c["optimizer_step_ms"], c["state_bytes_per_parameter"], c["train"]
+    return [
+        c["choice"], loss, "" if c["accuracy"] is None else f"{c['accuracy']:.3f}",
+        f"{c['diverged']}/{c['seeds']}", f"{train:.4f}" if math.isfinite(train) else "-",
+        "-" if ms is None else f"{ms:.2f}", "-" if state is None else f"{state:g}",
+        (c["optimizer_class"] or "-").rsplit(".", 1)[-1],
+        "-" if c["betas"] is None else "/".join(f"{b:g}" for b in c["betas"]),
+    ]  # fmt: skip
+
+
+def decision_rows(summary: dict[str, Any]) -> list[list[str]]:
+    """One row per choice a user has (:func:`.analysis.choices`), in one task and regime."""
+    return [choice_cells(c) for c in summary["choices"]]
+
+
+def decision_sentences(summary: dict[str, Any]) -> list[str]:
+    """What one task and regime's choices say, in plain sentences, numbers from the same summary."""
+    picks = [c for c in summary["choices"] if math.isfinite(c["mean"])]
+    if not picks:
+        return [f"{summary['task']}: every choice failed."]
+    best = min(picks, key=lambda c: c["mean"])
+    by_arm = {c["arm"]: c for c in summary["choices"]}
+    radam, measure = by_arm.get("radam"), summary["measure"]
+
+    def versus(c: dict[str, Any]) -> str:
+        if measure == "absolute":
+            return f"{c['mean'] - best['mean']:+.4f} absolute"
+        return f"{100 * (c['mean'] - best['mean']) / best['mean']:+.1f}%"
+
+    out = [
+        f"{summary['task']}: the lowest held-out loss was {best['choice']} ({best['mean']:.4f} ± "
+        f"{best['std']:.4f})."
+    ]
+    if radam is not None and radam is not best:
+        close = close_to(radam, best, measure)
+        out.append(
+            f"RAdam without warmup reached {radam['mean']:.4f} ± {radam['std']:.4f} ({versus(radam)}): "
+            + ("within the seed spread or tolerance of it." if close else "RAdam lost here.")
+        )
+    failed = [c["choice"] for c in summary["choices"] if c["diverged"]]
+    if failed:
+        out.append("Failed in at least one seed: " + "; ".join(failed) + ".")
+    return out
+
+
+def decision_report(results: dict[str, Any]) -> str:
+    """``decision.md``: per task and regime, the choices side by side, then the sentences."""
+    parts = [
+        "Held-out loss: mean ± sample std over seeds; hyperparameters (schedule-free RAdam's lr, the "
+        "swept warmup) chosen on the final training loss, never on the held-out split; optimizer step: "
+        "median ms per step over seeds; state: bytes of optimizer state per parameter element."
+    ]
+    for summary in summarize_study(results):
+        if not summary["choices"]:
+            continue
+        parts.append("\n".join([
+            f"## {summary['task']}",
+            "",
+            "| " + " | ".join(DECISION) + " |",
+            "| " + " | ".join("---" for _ in DECISION) + " |",
+            *("| " + " | ".join(row) + " |" for row in decision_rows(summary)),
+            "",
+            *decision_sentences(summary),
+        ]))  # fmt: skip
+    return "\n\n".join(parts) + "\n"
+
+
+def decision_data(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """The decision tables as data (``decision.json``): what the docs and the README quote."""
+    keys = ("choice", "arm", "mean", "std", "accuracy", "diverged", "seeds", "train", "optimizer_step_ms",
+            "state_bytes_per_parameter", "optimizer_class", "betas", "losses")  # fmt: skip
+    return [
+        {
+            "task": s["plan_task"], "regime": s["regime"], "measure": s["measure"],
+            "choices": [{k: c.get(k) for k in keys} for c in s["choices"]],
+            "sentences": decision_sentences(s),
+        }
+        for s in summarize_study(results)
+        if s["choices"]
+    ]  # fmt: skip
+
+
 def plot_task(results: dict[str, Any], summary: dict[str, Any], path: Path) -> Path:
     """The two-panel figure of one task (needs matplotlib)."""
     from warmup_ablation.console import pyplot
 
     plt = pyplot()
-    task = next(t for t in results["plan"]["tasks"] if task_label(t) == summary["task"])
-    runs = task_runs(results, task)
+    task = next(t for t in results["plan"]["tasks"] if task_label(t) == summary["plan_task"])
+    runs = regime_runs(task_runs(results, task), summary["regime"])
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
     shown = ["radam", "adamw", summary["best_grid_arm"], "suggested"]
     if AUTO_ARM in summary["arms"]:
@@ -301,14 +407,21 @@ def _mean(values: list[float]) -> float:
 
 def write_report(results: dict[str, Any], out: Path, *, plot: bool = True) -> list[Path]:
     """``study.md`` and (with matplotlib) one figure per task in ``out``; returns the paths."""
-    from radam_integrations.files import atomic_write
+    from radam_integrations.files import atomic_write, write_json
 
     written = []
     with atomic_write(out / "study.md", "w") as fh:
         fh.write(markdown_report(results))
     written.append(out / "study.md")
+    with atomic_write(out / "decision.md", "w") as fh:
+        fh.write(decision_report(results))
+    written.append(out / "decision.md")
+    write_json(out / "decision.json", decision_data(results))
+    written.append(out / "decision.json")
     if plot:
         for summary in summarize_study(results):
-            name = summary["task"].replace("/", "_").replace("@", "_lr")
+            name = summary["plan_task"].replace("/", "_").replace("@", "_lr")
+            if summary["regime"] != "constant":
+                name += f"_{summary['regime']}"
             written.append(plot_task(results, summary, out / f"study_{name}.png"))
     return written

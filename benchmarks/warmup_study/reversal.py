@@ -6,7 +6,12 @@ demo's :class:`~warmup_ablation.lightning_module.DemoModule` (its model at the s
 :data:`MODEL`, its training step, held-out set and linear warmup through a step-interval
 ``LambdaLR`` from ``configure_optimizers``, Lightning's own scheduler route), with the study's
 optimizers: ``radam_integrations.RAdam`` or ``torch.optim.RAdam`` (decoupled weight decay) or
-``torch.optim.AdamW``.
+``torch.optim.AdamW``, or schedule-free RAdam (``schedulefree.RAdamScheduleFree``, no Lightning
+route: built in ``configure_optimizers``, evaluated in its ``.eval()`` mode). With ``spec.decay``
+the step-interval ``LambdaLR`` runs the warmup, then the decay over the whole run's position (the
+cosine of timm's ``train.py``, the control's default, or a linear one): ``decay_factor(step)`` after
+the warmup. pytorch_warmup's rules step that scheduler inside ``warmup.dampening()`` through
+Lightning's own hook for it, ``LightningModule.lr_scheduler_step``.
 
 Example:
     >>> spec = RunSpec("reversal/postln", "radam", 0, lr=3e-3, beta2=0.99, steps=4, seed=0, eval_every=2)
@@ -21,11 +26,13 @@ from typing import Any
 
 import torch
 
+from radam_integrations.theory import decay_factor
 from warmup_ablation.model import ModelConfig
 from warmup_ablation.task import ReversalStream
 from warmup_ablation.training import quiet_lightning
 
-from .spec import RunSpec, refuse_unsupported, run_record
+from .alternatives import eval_mode, pytorch_warmup_rule, schedule_free_radam
+from .spec import PYTORCH_WARMUP, RunSpec, run_record
 
 __all__ = ["MODEL", "run"]
 
@@ -43,8 +50,16 @@ def _module(spec: RunSpec) -> Any:
     from warmup_ablation.settings import Arm, DemoSettings
 
     class ReversalModule(DemoModule):
+        pw: Any = None  # pytorch_warmup's rule, with spec.schedule in PYTORCH_WARMUP
+        sf: Any = None  # the schedule-free optimizer, switched to .eval() around evaluations
+
         def make_optimizer(self) -> torch.optim.Optimizer:
             kwargs = {"lr": spec.lr, "betas": (0.9, spec.beta2), "eps": 1e-8, "weight_decay": 0.01}
+            if spec.optimizer == "sf_radam":
+                self.sf = schedule_free_radam(
+                    self.parameters(), lr=spec.lr, beta2=spec.beta2, eps=1e-8, weight_decay=0.01
+                )
+                return self.sf
             if spec.optimizer in ("radam", "radam_measured"):
                 cls = MeasuredRAdam if spec.optimizer == "radam_measured" else RAdam
                 return cls(self.parameters(), decoupled_weight_decay=True, **kwargs)
@@ -52,9 +67,26 @@ def _module(spec: RunSpec) -> Any:
                 return torch.optim.RAdam(self.parameters(), decoupled_weight_decay=True, **kwargs)
             return torch.optim.AdamW(self.parameters(), **kwargs)
 
+        def evaluate(self) -> dict[str, float]:
+            with eval_mode(self.sf):
+                return super().evaluate()
+
+        def lr_scheduler_step(self, scheduler: Any, metric: Any) -> None:
+            if self.pw is None:
+                return super().lr_scheduler_step(scheduler, metric)
+            with self.pw.dampening():  # pytorch_warmup's README: the scheduler's step inside
+                scheduler.step()
+            return None
+
         def configure_optimizers(self) -> Any:
-            if spec.schedule != "auto":
+            if spec.schedule != "auto" and spec.decay == "constant" and spec.schedule not in PYTORCH_WARMUP:
                 return super().configure_optimizers()
+            if spec.schedule != "auto":
+                optimizer = self.make_optimizer()
+                scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _factor(spec))
+                if spec.schedule in PYTORCH_WARMUP:
+                    self.pw = pytorch_warmup_rule(optimizer, spec.schedule)  # after the scheduler's first lr
+                return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
             from radam_integrations.experimental import AutoWarmup
 
             optimizer = self.make_optimizer()
@@ -66,6 +98,24 @@ def _module(spec: RunSpec) -> Any:
         model=MODEL, val_every=spec.eval_every, val_size=VAL_SIZE,
     )  # fmt: skip
     return ReversalModule(Arm(spec.arm, spec.arm, spec.optimizer), spec.seed, settings, spec.warmup_steps)
+
+
+def _factor(spec: RunSpec) -> Any:
+    """The ``LambdaLR`` factor of scheduler step ``step`` (0-based): the demo's warmup, then the decay.
+
+    >>> f = _factor(RunSpec("reversal/postln", "adamw", 10, lr=1e-2, beta2=0.99, steps=100, seed=0,
+    ...                     decay="cosine"))
+    >>> f(0), f(9), f(50), f(100)
+    (0.1, 1.0, 0.5, 0.0)
+    """
+    length = spec.warmup_steps
+
+    def factor(step: int) -> float:
+        if step < length:
+            return min(1.0, (step + 1) / length)
+        return decay_factor(step, spec.steps, spec.decay)
+
+    return factor
 
 
 def _every_ten(losses: list[float]) -> list[tuple[int, float]]:
@@ -81,7 +131,6 @@ def _every_ten(losses: list[float]) -> list[tuple[int, float]]:
 
 def run(spec: RunSpec) -> dict[str, Any]:
     """Train one arm and seed of the control task; its :func:`~.spec.run_record`."""
-    refuse_unsupported(spec, "reversal")
     import lightning.pytorch as pl
 
     from radam_integrations.integrations.lightning import WarmupDetectorCallback

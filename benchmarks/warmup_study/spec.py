@@ -27,7 +27,6 @@ __all__ = [
     "RunSpec",
     "collapsed",
     "diverged",
-    "refuse_unsupported",
     "run_record",
 ]
 
@@ -127,23 +126,6 @@ class RunSpec:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunSpec:
         return cls(**data)
-
-
-def refuse_unsupported(spec: RunSpec, task: str) -> None:
-    """Raise for what a task does not run yet (issue 22's arms: so far only ``bytes_lm`` takes them),
-    rather than let it train something else than the spec says.
-
-    >>> refuse_unsupported(RunSpec("digits/x", "sf_radam", 0, lr=1e-3, beta2=0.99, steps=9, seed=0), "digits")
-    Traceback (most recent call last):
-    ValueError: digits does not run optimizer='sf_radam' yet (bytes_lm does)
-    """
-    for field, value, new in (
-        ("optimizer", spec.optimizer, ("sf_radam",)),
-        ("schedule", spec.schedule, PYTORCH_WARMUP),
-        ("decay", spec.decay, ("linear", "cosine")),
-    ):
-        if value in new:
-            raise ValueError(f"{task} does not run {field}={value!r} yet (bytes_lm does)")
 
 
 def diverged(train_loss: list[float], eval_loss: list[float], initial_eval_loss: float) -> bool:

@@ -29,11 +29,17 @@ __all__ = ["StepTimer", "detector_time"]
 
 
 class StepTimer:
-    """Sums the wall time of every ``step()`` of the optimizers it is attached to."""
+    """Sums the wall time of every ``step()`` of the optimizers it is attached to.
+
+    A subclass whose ``step`` calls ``super().step()`` (``MeasuredRAdam``) fires torch's step hooks
+    twice per step once the parent's ``step`` is hooked too: the nested call is part of the outer
+    one, so only the outermost is timed (and its closure's time subtracted once).
+    """
 
     def __init__(self) -> None:
         self.seconds = 0.0
         self.steps = 0
+        self._depth = 0
         self._started: float | None = None
         self._closure_seconds = 0.0
         self._handles: list[Any] = []
@@ -49,6 +55,9 @@ class StepTimer:
         self._handles.clear()
 
     def _pre(self, optimizer: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        self._depth += 1
+        if self._depth > 1:  # a nested step: timed by the outer one, its closure already wrapped
+            return None
         self._closure_seconds = 0.0
         self._started = time.perf_counter()
         # torch passes step's own arguments, the optimizer first: (self, closure=None).
@@ -68,7 +77,8 @@ class StepTimer:
         return (args[0], timed_closure, *args[2:]), kwargs
 
     def _post(self, *args: Any) -> None:
-        if self._started is not None:
+        self._depth = max(0, self._depth - 1)
+        if self._depth == 0 and self._started is not None:
             self.seconds += time.perf_counter() - self._started - self._closure_seconds
             self.steps += 1
             self._started = None

@@ -57,6 +57,7 @@ from transformers.utils import logging
 from .. import theory
 from .._compat import transformers as compat
 from .._console import say
+from .._measured import measured_alternative
 from ..optim import RAdam
 from ..warmup import (
     DetectorConfig,
@@ -182,7 +183,8 @@ def _schedule_advice(args: Any, steps: int, optimizer: Any) -> str | None:
 
     For RAdam (ours or torch's) with ``lr_scheduler_type`` ``"linear"`` or ``"cosine"`` and no
     warmup: :meth:`radam_integrations.theory.DecayedRectification.note` for its beta2 and threshold
-    over ``steps``, prefixed and followed by the command that shows the whole table; ``None`` when
+    over ``steps``, then what the study measured at that beta2 and decay (``_measured``), prefixed
+    and followed by the command that shows the whole table; ``None`` when
     the combination keeps RAdam's steps low no longer than the decay alone would (or any other case).
     The detector's callback prints it at the start of training.
     """
@@ -197,9 +199,10 @@ def _schedule_advice(args: Any, steps: int, optimizer: Any) -> str | None:
     note = theory.decayed_rectification(beta2, int(steps), decay, float(group.get("threshold", 5.0))).note()
     if note is None:
         return None
+    measured = measured_alternative(beta2, decay)
     return (
-        f"radam-integrations: {note} See `radam-integrations schedule --beta2 {beta2:g} --steps {int(steps)} "
-        f"--decay {decay}`."
+        f"radam-integrations: {note}{' ' + measured if measured else ''} See `radam-integrations schedule "
+        f"--beta2 {beta2:g} --steps {int(steps)} --decay {decay}`."
     )
 
 

@@ -1,0 +1,85 @@
+"""What ``make study`` measured where RAdam meets a decay at the same beta2: the alternatives advice names.
+
+The schedule advice (:meth:`radam_integrations.theory.DecayedRectification.note`, printed by
+``radam-integrations schedule`` and by the HF detector callback) says what the arithmetic does to
+RAdam's steps; :func:`measured_alternative` adds what the study measured on its tasks at the same
+beta2 and decay. Every number here is the study's (``benchmarks/results/study_decision.json``, the
+tables of docs/decision.md); ``tests/test_measured.py`` checks each one against that file.
+
+Example:
+    >>> print(measured_alternative(0.999, "linear")[:59])
+    Measured (make study, held-out loss, mean of 3 seeds): on a
+    >>> measured_alternative(0.9, "linear") is None   # nothing measured at this beta2
+    True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["MEASURED", "Measured", "measured_alternative"]
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One study task and regime: RAdam's held-out loss and the alternatives' beside it.
+
+    ``alternatives`` pairs what the sentence calls a choice with the decision table's name of it
+    (``choice``, as in study_decision.json) and its mean held-out loss.
+    """
+
+    task: str  # the study's task label, as in study_decision.json
+    what: str  # the task in words
+    beta2: float
+    steps: int
+    decay: str
+    radam: float
+    alternatives: tuple[tuple[str, str, float], ...]  # (words, the table's choice, mean held-out loss)
+    caveat: str = ""
+
+    def sentence(self) -> str:
+        others = ", ".join(f"{words} {loss:.3f}" for words, _, loss in self.alternatives)
+        return (
+            f"Measured (make study, held-out loss, mean of 3 seeds): on {self.what} at beta2 {self.beta2:g}, "
+            f"{self.steps:,} steps, {self.decay} decay, RAdam without warmup reached {self.radam:.3f}; "
+            f"{others}{'; ' + self.caveat if self.caveat else ''} (docs/decision.md)."
+        )
+
+
+#: The study's tasks at the frameworks' default beta2 0.999, under their framework's default decay.
+MEASURED: tuple[Measured, ...] = (
+    Measured(
+        task="bytes_lm/gpt2@0.003/beta2=0.999",
+        what="a GPT-2 byte-level LM (HF Trainer)",
+        beta2=0.999,
+        steps=2000,
+        decay="linear",
+        radam=1.749,
+        alternatives=(
+            ("AdamW with a 400-step warmup",
+             "AdamW, swept warmup chosen on training loss (adamw-w400)", 1.655),
+            ("AdamW without warmup", "AdamW, no warmup", 1.675),
+            ("schedule-free RAdam at lr 3e-2",
+             "schedule-free RAdam, lr 0.03 (chosen on training loss)", 1.558),
+        ),
+    ),
+    Measured(
+        task="digits/vit_tiny_patch16_224@0.003/beta2=0.999",
+        what="a small ViT on digits (timm)",
+        beta2=0.999,
+        steps=2000,
+        decay="cosine",
+        radam=0.104,
+        alternatives=(
+            ("AdamW with the detector's 480-step warmup", "AdamW, the detector's suggested warmup", 0.077),
+            ("AdamW without warmup", "AdamW, no warmup", 0.111),
+        ),
+        caveat="the seed spread (up to 0.05) covers these gaps",
+    ),
+)  # fmt: skip
+
+
+def measured_alternative(beta2: float, decay: str) -> str | None:
+    """The measured sentences for the study's tasks at ``beta2`` with ``decay``; ``None`` if none."""
+    found = [m.sentence() for m in MEASURED if m.beta2 == beta2 and m.decay == decay]
+    return " ".join(found) if found else None
