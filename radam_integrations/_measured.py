@@ -17,7 +17,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["MEASURED", "Measured", "measured_alternative"]
+from .theory import DecayedRectification
+
+__all__ = ["MEASURED", "Measured", "advice", "measured_alternative"]
 
 
 @dataclass(frozen=True)
@@ -83,3 +85,17 @@ def measured_alternative(beta2: float, decay: str) -> str | None:
     """The measured sentences for the study's tasks at ``beta2`` with ``decay``; ``None`` if none."""
     found = [m.sentence() for m in MEASURED if m.beta2 == beta2 and m.decay == decay]
     return " ".join(found) if found else None
+
+
+def advice(decayed: DecayedRectification) -> str | None:
+    """The note on ``decayed`` (:meth:`~radam_integrations.theory.DecayedRectification.note`) and,
+    after it, what the study measured at its beta2 and decay; ``None`` when the note says nothing.
+
+    The one text every surface prints: the HF detector callback before the run, the detector's
+    summary after it (:mod:`radam_integrations.warmup.schedule`).
+    """
+    note = decayed.note()
+    if note is None:
+        return None
+    measured = measured_alternative(decayed.beta2, decayed.decay)
+    return f"{note} {measured}" if measured else note

@@ -34,7 +34,7 @@ Example:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
 __all__ = [
@@ -43,6 +43,7 @@ __all__ = [
     "ScheduleHorizons",
     "c2_from_drift",
     "decay_factor",
+    "decay_shape",
     "decayed_rectification",
     "effective_sample_size",
     "ema_weight_sq_sum",
@@ -56,6 +57,7 @@ __all__ = [
     "psi_variance_first_order",
     "r_t",
     "rect_from_rho",
+    "rectified_schedule",
     "required_sample_size",
     "rho_inf",
     "rho_t",
@@ -616,7 +618,8 @@ class DecayedRectification:
     ``half_until`` the first and last step at which the factor is at least half of its peak;
     ``below_half_lr`` the share of the run's steps whose factor is below 0.5 (half the base
     learning rate), and ``decay_below_half_lr`` the same for the decay alone (Adam with that
-    schedule and no warmup).
+    schedule and no warmup). ``decay`` names one of :data:`DECAYS`, or, for a schedule read
+    from a run (:func:`rectified_schedule`), says it in words; its base is then the run's peak.
     """
 
     beta2: float
@@ -644,17 +647,22 @@ class DecayedRectification:
         """
         if self.below_half_lr < max(0.5, self.decay_below_half_lr + 0.15):
             return None
+        named = self.decay in DECAYS
+        what = "decay" if named and self.decay != "constant" else "schedule"
         half = schedule_horizons(self.beta2, self.threshold).r_half
         why = (
             "RAdam never rectifies at this beta2 (its steps are momentum-SGD steps)"
             if half is None
             else f"r_t reaches 0.5 only at step {half}: its rectification is a warmup of its own, which this "
-            "decay cuts short"
+            f"{'run' if self.decay == 'constant' else what} cuts short"
+        )
+        schedule = {"constant": "constant learning rate"}.get(
+            self.decay, f"{self.decay} decay" if named else self.decay
         )
         return (
-            f"beta2={self.beta2:g}, {self.steps} steps, {self.decay} decay: RAdam's steps run below half the "
-            f"base learning rate for {100 * self.below_half_lr:.0f}% of the run (the decay alone: "
-            f"{100 * self.decay_below_half_lr:.0f}%), since {why}."
+            f"beta2={self.beta2:g}, {self.steps} steps, {schedule}: RAdam's steps run below half the "
+            f"{'base' if named else 'peak'} learning rate for {100 * self.below_half_lr:.0f}% of the run "
+            f"(the {what} alone: {100 * self.decay_below_half_lr:.0f}%), since {why}."
         )
 
 
@@ -673,7 +681,29 @@ def decayed_rectification(
     """
     if not isinstance(steps, int) or steps < 1:
         raise ValueError(f"steps must be a whole number >= 1, got {steps!r}")
-    decays = [decay_factor(t - 1, steps, decay) for t in range(1, steps + 1)]
+    return rectified_schedule(
+        beta2, [decay_factor(t - 1, steps, decay) for t in range(1, steps + 1)], decay, threshold
+    )
+
+
+def rectified_schedule(
+    beta2: float, schedule: Sequence[float], decay: str, threshold: float = 5.0
+) -> DecayedRectification:
+    """:class:`DecayedRectification` of a run whose learning-rate factor at optimizer step ``t``
+    (1-based) is ``schedule[t - 1]`` (1.0: the base, or the run's peak learning rate).
+
+    ``decay`` names the schedule: one of :data:`DECAYS` (:func:`decay_shape` says which one a
+    schedule follows) or words for the note (``"the run's learning-rate schedule"``).
+
+    >>> warmup_then_linear = [min(t / 100, (1000 - t) / 900) for t in range(1000)]
+    >>> d = rectified_schedule(0.999, warmup_then_linear, "its schedule")
+    >>> d.steps, round(d.peak, 3), d.below_half_lr
+    (1000, 0.292, 1.0)
+    """
+    decays = [float(f) for f in schedule]
+    if not decays or not all(math.isfinite(f) and f >= 0 for f in decays):
+        raise ValueError("schedule must be a non-empty sequence of finite factors >= 0")
+    steps = len(decays)
     factors = [applied_rectification(t, beta2, threshold) * d for t, d in enumerate(decays, start=1)]
     peak = max(factors)
     above = [t for t, f in enumerate(factors, start=1) if peak > 0 and f >= 0.5 * peak]
@@ -689,3 +719,22 @@ def decayed_rectification(
         below_half_lr=sum(f < 0.5 for f in factors) / steps,
         decay_below_half_lr=sum(d < 0.5 for d in decays) / steps,
     )
+
+
+def decay_shape(schedule: Sequence[float], tolerance: float = 0.05) -> str | None:
+    """Which of :data:`DECAYS` the factors ``schedule[t - 1]`` of a run follow, or ``None``.
+
+    A schedule follows a decay when no step's factor is more than ``tolerance`` from
+    ``decay_factor(t - 1, len(schedule), decay)``: so a schedule with a warmup of more than a few
+    percent of the run follows none.
+
+    >>> decay_shape([1 - t / 200 for t in range(200)]), decay_shape([min(1.0, t / 50) for t in range(200)])
+    ('linear', None)
+    """
+    steps = len(schedule)
+    if steps == 0:
+        return None
+    for decay in DECAYS:
+        if all(abs(f - decay_factor(t, steps, decay)) <= tolerance for t, f in enumerate(schedule)):
+            return decay
+    return None

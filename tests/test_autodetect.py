@@ -193,3 +193,27 @@ def test_the_end_message_says_what_stepped(
         train(getattr(torch.optim, optimizer)(model.parameters(), lr=0.1), model, 2)
     assert session.finish() == []
     assert message in capsys.readouterr().out
+
+
+def test_the_report_says_what_timms_cosine_did_to_radam(
+    session: DetectSession, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The runner's --detect watches timm's train.py through the step hooks: RAdam at beta2 0.999
+    under timm's cosine schedule (stepped per update, as train.py does) gets the schedule line in
+    the report, with what the study measured on its timm task."""
+    CosineLRScheduler = pytest.importorskip("timm.scheduler").CosineLRScheduler
+    model = torch.nn.Linear(8, 2)
+    opt = RAdam(model.parameters(), lr=1e-3, betas=(0.9, 0.999))
+    scheduler = CosineLRScheduler(opt, t_initial=200, t_in_epochs=False)
+    gen = torch.Generator().manual_seed(0)
+    for update in range(200):
+        scheduler.step_update(update)
+        opt.zero_grad()
+        model(torch.randn(16, 8, generator=gen)).pow(2).mean().backward()
+        opt.step()
+    session.finish()
+    (line,) = [line for line in capsys.readouterr().out.splitlines() if "RAdam's steps" in line]
+    assert line.startswith(
+        "RAdam: beta2=0.999, 200 steps, cosine decay: RAdam's steps run below half the base"
+    )
+    assert "on a small ViT on digits (timm) at beta2 0.999, 2,000 steps, cosine decay" in line

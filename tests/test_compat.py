@@ -507,6 +507,12 @@ def test_transformers_internals_we_patch_are_still_there() -> None:
     assert isinstance(trainer_module.DEFAULT_CALLBACKS, list)
     assert isinstance(TrainerState().stateful_callbacks, dict)
     assert trainer_module.__name__ == transformers_compat.TRAINER_MODULE
+    # patch 11: the run's length is create_scheduler's first argument
+    assert list(inspect.signature(Trainer.create_scheduler).parameters)[:3] == [
+        "self",
+        "num_training_steps",
+        "optimizer",
+    ]
     # patch 7: SchedulerType is a closed str Enum, get_scheduler looks factories up in a module dict
     import importlib
 
@@ -526,3 +532,38 @@ def test_no_lookup_changes_numbers_of_the_default_path() -> None:
     train(theirs, torch.optim.RAdam(theirs.parameters(), lr=1e-2, foreach=True), 12)
     rel = ((flat_params(model) - flat_params(theirs)).norm() / flat_params(theirs).norm()).item()
     assert rel < 1e-6
+
+
+def _created_with_checks(after_first: bool) -> list[tuple]:
+    """A Trainer-like class with patch 9's and patch 11's checks on ``create_scheduler``, each
+    installed twice in the given order; the calls one ``create_scheduler(12, optimizer="opt")`` makes."""
+    from radam_integrations._compat import transformers as transformers_compat
+
+    calls: list[tuple] = []
+
+    class Trainer:
+        def create_scheduler(self, num_training_steps: int, optimizer: object = None) -> str:
+            calls.append(("create", num_training_steps))
+            return "scheduler"
+
+    def before(trainer: object) -> None:
+        calls.append(("before",))
+
+    def after(trainer: object, num_training_steps: int, optimizer: object = None) -> None:
+        calls.append(("after", num_training_steps, optimizer))
+
+    installs = [
+        lambda: transformers_compat.after_create_scheduler(Trainer, after),
+        lambda: transformers_compat.check_before_create(Trainer, "create_scheduler", before),
+    ]
+    for install in (installs if after_first else installs[::-1]) * 2:  # twice: idempotent
+        install()
+    assert Trainer().create_scheduler(12, optimizer="opt") == "scheduler"
+    return calls
+
+
+@pytest.mark.parametrize("after_first", [True, False])
+def test_checks_before_and_after_one_method_compose_and_stay_single(after_first: bool) -> None:
+    """Patch 9's checks run before the call with the Trainer only, patch 11's after it with the
+    call's own arguments; in either order of installation, each check runs once per call."""
+    assert _created_with_checks(after_first) == [("before",), ("create", 12), ("after", 12, "opt")]

@@ -863,19 +863,48 @@ def test_transformers_own_schedule_free_radam_works_beside_ours(tmp_path: Path) 
 @pytest.mark.fit
 def test_the_detector_says_when_radam_and_the_decay_keep_its_steps_low(tmp_path: Path, capsys) -> None:
     """RAdam at beta2 0.999 under the Trainer's linear decay: its rectification (r_t reaches 0.5 at
-    step 556) and the decay multiply, so the detector's callback says so once, at the start; for
-    RAdam at constant lr, or AdamW under the same decay, it says nothing."""
-    from radam_integrations._measured import measured_alternative
+    step 556) and the decay multiply, so one line says so when the Trainer builds its scheduler
+    (not again from the detector's callback), and the detector's summary says the same of the
+    schedule it saw; for RAdam at constant lr, or AdamW under the same decay, nothing is said."""
+    from radam_integrations._measured import advice, measured_alternative
 
     said = {}
     for optim, sched in (("radamw", "linear"), ("radamw", "constant"), ("adamw_torch", "linear")):
         args = training_args(tmp_path / f"{optim}-{sched}", optim=optim, adam_beta2=0.999,
                              lr_scheduler_type=sched, max_steps=12)  # fmt: skip
         Trainer(tiny_gpt2(), args, train_dataset=TokenIds(), callbacks=[WarmupDetectorCallback()]).train()
-        said[(optim, sched)] = [line for line in capsys.readouterr().out.splitlines() if "decay:" in line]
-    note = theory.decayed_rectification(0.999, 12, "linear").note()
-    measured = measured_alternative(0.999, "linear")  # the study's GPT-2 task (tests/test_measured.py)
+        said[(optim, sched)] = [
+            line for line in capsys.readouterr().out.splitlines() if "RAdam's steps" in line
+        ]
+    decayed = theory.decayed_rectification(0.999, 12, "linear")
+    note, measured = decayed.note(), measured_alternative(0.999, "linear")  # the study's GPT-2 task
     command = "radam-integrations schedule --beta2 0.999 --steps 12 --decay linear"
-    assert said[("radamw", "linear")] == [f"radam-integrations: {note} {measured} See `{command}`."]
+    # before the run, from the arguments; after it, from the learning rates the detector saw: the same
+    assert said[("radamw", "linear")] == [
+        f"radam-integrations: {note} {measured} See `{command}`.",
+        f"RAdam: {advice(decayed)}",
+    ]
     assert "RAdam without warmup reached 1.749" in measured
     assert said[("radamw", "constant")] == said[("adamw_torch", "linear")] == []
+
+
+@pytest.mark.fit
+def test_the_schedule_advice_needs_no_detector(tmp_path: Path, capsys) -> None:
+    """register() alone: the Trainer building a linear decay for RAdam at beta2 0.999 prints the
+    line once (for torch's RAdam handed to the Trainer too), and the same run with a warmup, whose
+    choice is the user's, prints none."""
+    said = {}
+    for name, extra in (("ours", {}), ("warmup", {"warmup_steps": 4})):
+        args = training_args(
+            tmp_path / name, optim="radamw", adam_beta2=0.999, lr_scheduler_type="linear", **extra
+        )
+        Trainer(tiny_gpt2(), args, train_dataset=TokenIds()).train()
+        said[name] = [line for line in capsys.readouterr().out.splitlines() if "RAdam's steps" in line]
+    model = tiny_gpt2()
+    torch_radam = torch.optim.RAdam(model.parameters(), lr=1e-3, betas=(0.9, 0.999))
+    args = training_args(tmp_path / "torch", lr_scheduler_type="linear")
+    Trainer(model, args, train_dataset=TokenIds(), optimizers=(torch_radam, None)).train()
+    said["torch"] = [line for line in capsys.readouterr().out.splitlines() if "RAdam's steps" in line]
+    expected = theory.decayed_rectification(0.999, 12, "linear").note()
+    assert len(said["ours"]) == len(said["torch"]) == 1 and expected in said["ours"][0] == said["torch"][0]
+    assert said["warmup"] == []

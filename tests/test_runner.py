@@ -148,6 +148,11 @@ def test_hf_argparser_script_takes_optim_radam_unmodified(
     seen = json.loads(result_file.read_text())
     assert seen["class"] == "radam_integrations.optim.radam.RAdam"
     assert seen["threshold"] == 4.0 and seen["decoupled_weight_decay"] is False
+    # transformers' defaults (adam_beta2 0.999, linear decay, no warmup): before the first step the
+    # runner says once what the decay does to RAdam's rectification, with no detector attached
+    said = [line for line in ours.stdout.splitlines() if "RAdam's steps run below half" in line]
+    assert len(said) == 1 and said[0].startswith("radam-integrations: beta2=0.999, 3 steps, linear decay:")
+    assert said[0].endswith("See `radam-integrations schedule --beta2 0.999 --steps 3 --decay linear`.")
 
 
 @pytest.mark.slow

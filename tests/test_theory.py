@@ -287,3 +287,60 @@ def test_schedule_cli_shows_r_t_times_the_decay(capsys) -> None:
     assert cli_main(["schedule", "--steps", "0"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--steps must be between 1 and 1,000,000, got 0" in err
+
+
+def test_a_named_decay_read_as_a_schedule_gives_the_same_numbers() -> None:
+    for beta2, decay, steps in itertools.product((0.99, 0.999), theory.DECAYS, (40, 777)):
+        schedule = [theory.decay_factor(t - 1, steps, decay) for t in range(1, steps + 1)]
+        assert theory.rectified_schedule(beta2, schedule, decay) == theory.decayed_rectification(
+            beta2, steps, decay
+        )
+    for bad in ([], [1.0, math.nan], [1.0, -0.1]):
+        with pytest.raises(ValueError, match="schedule must be a non-empty sequence"):
+            theory.rectified_schedule(0.999, bad, "linear")
+
+
+def test_decay_shape_names_the_frameworks_own_schedules() -> None:
+    """HF's linear and cosine schedules and timm's cosine, as their schedulers step them, are
+    what theory.DECAYS calls them; a warmup of 10% of the run is none of them."""
+    import torch
+
+    transformers = pytest.importorskip("transformers")
+    CosineLRScheduler = pytest.importorskip("timm.scheduler").CosineLRScheduler
+
+    def stepped(make, steps: int, timm: bool = False) -> list[float]:
+        opt = torch.optim.SGD([torch.nn.Parameter(torch.ones(1))], lr=1.0)
+        scheduler, factors = make(opt), []
+        for update in range(steps):
+            if timm:
+                scheduler.step_update(update)
+            factors.append(opt.param_groups[0]["lr"])
+            opt.step()
+            if not timm:
+                scheduler.step()
+        return factors
+
+    steps = 500
+    shapes = {
+        "hf linear": stepped(lambda o: transformers.get_linear_schedule_with_warmup(o, 0, steps), steps),
+        "hf cosine": stepped(lambda o: transformers.get_cosine_schedule_with_warmup(o, 0, steps), steps),
+        "hf constant": stepped(lambda o: transformers.get_constant_schedule(o), steps),
+        "timm cosine": stepped(
+            lambda o: CosineLRScheduler(o, t_initial=steps, t_in_epochs=False), steps, True
+        ),
+        "hf linear, 10% warmup": stepped(
+            lambda o: transformers.get_linear_schedule_with_warmup(o, 50, steps), steps
+        ),
+    }
+    assert {name: theory.decay_shape(f) for name, f in shapes.items()} == {
+        "hf linear": "linear",
+        "hf cosine": "cosine",
+        "hf constant": "constant",
+        "timm cosine": "cosine",
+        "hf linear, 10% warmup": None,
+    }
+    # the warmup and the decay read as one schedule: RAdam below half of its peak for the whole run
+    d = theory.rectified_schedule(0.999, shapes["hf linear, 10% warmup"], "the run's learning-rate schedule")
+    assert d.below_half_lr == 1.0 and d.note().startswith(
+        "beta2=0.999, 500 steps, the run's learning-rate schedule: RAdam's steps run below half the peak"
+    )

@@ -48,6 +48,11 @@ everything that is not ours:
    ``Trainer.train(resume_from_checkpoint=True)`` looks it up, by one that skips a ``checkpoint-N``
    whose save was killed (see :mod:`radam_integrations.integrations.transformers_checkpoints`);
    transformers' own picks the highest number, complete or not. Installed by ``register()``.
+11. ``Trainer.create_scheduler`` is also wrapped after the call (:func:`after_create_scheduler`):
+   ``create_scheduler(num_training_steps)`` is where the run's length and its decay meet the
+   optimizer; 4.57 calls it before ``state.max_steps`` is set, so the check takes the length from
+   the call. For RAdam under a decay that holds its steps back, one line says so before the first
+   step (see ``radam_integrations.integrations.transformers``). Installed by ``register()``.
 """
 
 from __future__ import annotations
@@ -61,6 +66,7 @@ from typing import Any
 from .enums import add_str_enum_member
 
 __all__ = [
+    "AFTER_CHECKS",
     "CHECKS",
     "MARK",
     "OPTIMIZATION_MODULE",
@@ -70,6 +76,7 @@ __all__ = [
     "add_default_callback",
     "add_optim_names",
     "add_scheduler_names",
+    "after_create_scheduler",
     "check_before_create",
     "check_optim_args_on_init",
     "deepspeed_config",
@@ -86,8 +93,10 @@ TRAINER_UTILS_MODULE = "transformers.trainer_utils"
 OPTIMIZATION_MODULE = "transformers.optimization"
 #: Attribute set on each wrapper, holding the wrapped original.
 MARK = "_radam_integrations_original"
-#: On a wrapper from :func:`check_optim_args_on_init` / :func:`check_before_create`: its checks.
+#: On a wrapper from :func:`check_before_create`: its checks.
 CHECKS = "_radam_integrations_checks"
+#: On a wrapper from :func:`check_optim_args_on_init` / :func:`after_create_scheduler`: its checks.
+AFTER_CHECKS = "_radam_integrations_after_checks"
 
 
 def add_optim_names(optimizer_names: type, names: dict[str, str]) -> None:
@@ -110,12 +119,16 @@ def _wrapped(owner: type, attr: str) -> Any:
     return getattr(inspect.getattr_static(owner, attr), MARK, None)
 
 
-def _add_check(owner: type, attr: str, check: Callable[[Any], None], *, after: bool) -> None:
-    """Run ``check(self)`` before (or after) ``owner.<attr>``; one wrapper holds every check. Idempotent."""
+def _add_check(owner: type, attr: str, check: Callable[..., None], *, after: bool) -> None:
+    """Run ``check(self)`` before ``owner.<attr>``, or ``check(self, *args, **kwargs)`` (the call's
+    own arguments) after it; one wrapper per side holds its checks. Idempotent."""
     current = owner.__dict__.get(attr)
     if current is None:
         return
-    checks: list[Callable[[Any], None]] | None = getattr(current, CHECKS, None)
+    side = AFTER_CHECKS if after else CHECKS
+    # functools.wraps copies the wrapped function's __dict__: an outer wrapper of the other side
+    # still finds this side's list of checks.
+    checks: list[Callable[..., None]] | None = getattr(current, side, None)
     if checks is None:
         original, checks = current, []
         held = checks
@@ -128,11 +141,11 @@ def _add_check(owner: type, attr: str, check: Callable[[Any], None], *, after: b
             out = original(self, *args, **kwargs)
             if after:
                 for each in list(held):
-                    each(self)
+                    each(self, *args, **kwargs)
             return out
 
         setattr(wrapper, MARK, original)
-        setattr(wrapper, CHECKS, checks)
+        setattr(wrapper, side, checks)
         setattr(owner, attr, wrapper)
     if check not in checks:
         checks.append(check)
@@ -155,6 +168,12 @@ def deepspeed_config(args: Any) -> dict[str, Any] | None:
 def check_before_create(trainer_cls: type, attr: str, check: Callable[[Any], None]) -> None:
     """Run ``check(trainer)`` before ``Trainer.<attr>`` (the ``create_*`` methods; patch 9); checks add up."""
     _add_check(trainer_cls, attr, check, after=False)
+
+
+def after_create_scheduler(trainer_cls: type, check: Callable[..., None]) -> None:
+    """Run ``check(trainer, num_training_steps, ...)`` after ``Trainer.create_scheduler`` (patch 11),
+    with the arguments the Trainer called it with; checks add up."""
+    _add_check(trainer_cls, "create_scheduler", check, after=True)
 
 
 def replace_last_checkpoint(modules: list[ModuleType], replacement: Callable[[Any], Any]) -> None:

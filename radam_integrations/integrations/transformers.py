@@ -46,6 +46,7 @@ from __future__ import annotations
 import importlib
 import math
 import warnings
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -57,7 +58,7 @@ from transformers.utils import logging
 from .. import theory
 from .._compat import transformers as compat
 from .._console import say
-from .._measured import measured_alternative
+from .._measured import advice
 from ..optim import RAdam
 from ..warmup import (
     DetectorConfig,
@@ -117,8 +118,10 @@ def register() -> tuple[str, ...]:
     ``HfArgumentParser`` is built. Other ``optim`` names behave exactly as before. Also: the
     arguments refuse what would fail or be dropped at ``train()`` (see
     :func:`~.transformers_args.check_training_arguments`), the Trainer warns when an optimizer
-    handed to it replaces ours, and ``resume_from_checkpoint=True`` skips a checkpoint
-    whose save was killed (:func:`last_complete_checkpoint`).
+    handed to it replaces ours, ``resume_from_checkpoint=True`` skips a checkpoint
+    whose save was killed (:func:`last_complete_checkpoint`), and when the Trainer builds a
+    decaying scheduler for RAdam that holds its steps back, one line says so before the first
+    step (:func:`_schedule_advice`).
 
     Returns:
         The registered names.
@@ -131,6 +134,7 @@ def register() -> tuple[str, ...]:
     transformers_args.register(importlib.import_module(compat.TRAINING_ARGS_MODULE))
     compat.route_optimizer_names(Trainer, lambda args: optim_name(args.optim) in OPTIMIZERS, _route)
     compat.check_before_create(Trainer, "create_optimizer", _warn_if_optimizer_replaced)
+    compat.after_create_scheduler(Trainer, _advise_on_scheduler)
     modules = [importlib.import_module(name) for name in (compat.TRAINER_UTILS_MODULE, compat.TRAINER_MODULE)]
     compat.replace_last_checkpoint(modules, _get_last_checkpoint)
     return tuple(OPTIMIZERS)
@@ -186,7 +190,8 @@ def _schedule_advice(args: Any, steps: int, optimizer: Any) -> str | None:
     over ``steps``, then what the study measured at that beta2 and decay (``_measured``), prefixed
     and followed by the command that shows the whole table; ``None`` when
     the combination keeps RAdam's steps low no longer than the decay alone would (or any other case).
-    The detector's callback prints it at the start of training.
+    Printed once per optimizer (:func:`_say_schedule_advice`): when ``Trainer.create_scheduler``
+    returns, once :func:`register` ran, else by the detector's callback at the start of training.
     """
     decay = optim_name(args.lr_scheduler_type)
     if decay not in ("linear", "cosine") or transformers_args.warmup_given(args):
@@ -196,14 +201,35 @@ def _schedule_advice(args: Any, steps: int, optimizer: Any) -> str | None:
         return None
     group = inner.param_groups[0]
     beta2 = float(group["betas"][1])
-    note = theory.decayed_rectification(beta2, int(steps), decay, float(group.get("threshold", 5.0))).note()
-    if note is None:
+    said = advice(theory.decayed_rectification(beta2, int(steps), decay, float(group.get("threshold", 5.0))))
+    if said is None:
         return None
-    measured = measured_alternative(beta2, decay)
     return (
-        f"radam-integrations: {note}{' ' + measured if measured else ''} See `radam-integrations schedule "
-        f"--beta2 {beta2:g} --steps {int(steps)} --decay {decay}`."
+        f"radam-integrations: {said} See `radam-integrations schedule --beta2 {beta2:g} --steps {int(steps)} "
+        f"--decay {decay}`."
     )
+
+
+#: The optimizers whose schedule advice was printed: once each, by whichever of the scheduler
+#: hook and the detector's callback sees it first.
+_ADVISED: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def _say_schedule_advice(args: Any, steps: int, optimizer: Any) -> None:
+    """Print :func:`_schedule_advice` once per optimizer, when it has something to say."""
+    said = _schedule_advice(args, steps, optimizer)
+    if said is None:
+        return
+    inner = unwrap_optimizer(optimizer)[0]
+    if inner not in _ADVISED:
+        _ADVISED.add(inner)
+        say(said)
+
+
+def _advise_on_scheduler(trainer: Any, num_training_steps: int, optimizer: Any = None, **_: Any) -> None:
+    """After ``Trainer.create_scheduler`` (patch 11): the run's length is the call's own argument."""
+    if trainer.is_world_process_zero() and isinstance(num_training_steps, int):
+        _say_schedule_advice(trainer.args, num_training_steps, optimizer or trainer.optimizer)
 
 
 def attach_by_default(trainer_module: Any = None) -> None:
@@ -372,9 +398,8 @@ class WarmupDetectorCallback(TrainerCallback, ExportableState):
         if saved is not None:
             self.detector.load_state_dict(saved)
         self._saved_state = None
-        advice = _schedule_advice(args, state.max_steps, optimizer)
-        if advice is not None and state.is_world_process_zero and not self.detector.outranked:
-            say(advice)
+        if state.is_world_process_zero and not self.detector.outranked:
+            _say_schedule_advice(args, state.max_steps, optimizer)
         # Resuming from a checkpoint saved without this callback: the Trainer's next save indexes
         # stateful_callbacks[<this class>] and would raise KeyError.
         compat.ensure_stateful_entry(state, type(self).__name__, self.state())

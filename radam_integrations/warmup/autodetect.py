@@ -37,6 +37,7 @@ from . import claims
 from .config import DetectorConfig
 from .detector import WarmupDetector, on_evaluation
 from .outputs import HISTORY_FILE, summary_text, write_outputs
+from .schedule import ObservedSchedule
 from .unwrap import UnsupportedOptimizerError, unwrap_optimizer
 
 __all__ = ["DetectSession", "current_session"]
@@ -69,6 +70,7 @@ class _Report:
     records: list[dict[str, Any]]
     rows: list[dict[str, Any]]
     settled_step: int | None
+    schedule: ObservedSchedule | None
 
     def history_records(self) -> list[dict[str, Any]]:
         return self.records
@@ -76,9 +78,18 @@ class _Report:
     def summary_rows(self) -> list[dict[str, Any]]:
         return self.rows
 
+    def schedule_advice(self) -> str | None:
+        return None if self.schedule is None else self.schedule.advice()
+
 
 def _report(detector: WarmupDetector) -> _Report:
-    return _Report(detector.name, detector.history_records(), detector.summary_rows(), detector.settled_step)
+    return _Report(
+        detector.name,
+        detector.history_records(),
+        detector.summary_rows(),
+        detector.settled_step,
+        detector.observed_schedule(),
+    )
 
 
 @dataclass

@@ -39,6 +39,7 @@ from .reduce import (
 )
 from .rule import Settling
 from .sampling import TensorSample, allocate_sample, draw_sample
+from .schedule import ObservedSchedule
 from .sums import FIELD, SUM_FIELDS, group_sums
 from .unwrap import UnsupportedOptimizerError, check_adam_family, unwrap_optimizer
 
@@ -426,10 +427,37 @@ class WarmupDetector:
         return [str(g.get("name", f"pg{i}")) for i, g in enumerate(self.optimizer.param_groups)]
 
     def summary(self) -> str:
-        """A text table: T per group, the suggestion, theory horizons and the untuned warmup."""
-        from .report import summary_table
+        """A text table: T per group, the suggestion, theory horizons and the untuned warmup; then,
+        for RAdam under a decaying learning rate, :meth:`schedule_advice` when it has something to say."""
+        from .outputs import summary_text
 
-        return summary_table(self.summary_rows())
+        return summary_text([self])
+
+    def schedule_advice(self) -> str | None:
+        """What RAdam's rectification and the run's own learning-rate schedule did together.
+
+        For the first parameter group the optimizer rectifies (RAdam: ours or torch's), from the
+        learning rates seen at the evaluations kept in :attr:`history` up to :attr:`last_step`
+        (see :mod:`radam_integrations.warmup.schedule`). ``None`` for Adam-style optimizers,
+        without history, at a constant learning rate, or when the rectification cost the run
+        little beyond what the schedule alone does.
+        """
+        observed = self.observed_schedule()
+        return None if observed is None else observed.advice()
+
+    def observed_schedule(self) -> ObservedSchedule | None:
+        """The inputs of :meth:`schedule_advice` (cheap: the advice itself is computed on demand)."""
+        for group, label in zip(self.optimizer.param_groups, self.group_labels()):
+            rule = update_rule(self.optimizer, group)
+            if rule.threshold is None:
+                continue
+            points = tuple(
+                (int(record["step"]), float(record["groups"][label]["lr"]))
+                for record in self.history
+                if "lr" in record["groups"].get(label, {})
+            )
+            return ObservedSchedule(points, self.last_step, float(group["betas"][1]), rule.threshold)
+        return None
 
     def summary_rows(self) -> list[dict[str, Any]]:
         """One row per group for :meth:`summary` and the history file."""

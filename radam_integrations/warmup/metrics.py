@@ -34,6 +34,7 @@ GROUP_METRICS = (
     "update_to_param",
     "frac_zero_v",
     "nonfinite_frac",
+    "lr",
     "settled",
     "settled_step",
     "beta2",
@@ -128,4 +129,5 @@ def group_metrics(
         "update_to_param": _ratio(update_norm, math.sqrt(sums["sum_param_sq"])),
         "frac_zero_v": _ratio(sums["weight_zero_v"], sums["weight"]),
         "nonfinite_frac": _ratio(sums["weight_nonfinite"], sums["weight"] + sums["weight_nonfinite"]),
+        "lr": lr,
     }

@@ -48,10 +48,16 @@ def _rows(detectors: Sequence[Any]) -> tuple[list[dict[str, Any]], list[dict[str
 
 
 def summary_text(detectors: Sequence[Any]) -> str:
-    """The summary table of every detector (T per group, the suggested warmup, the horizons)."""
+    """The summary table of every detector (T per group, the suggested warmup, the horizons), then
+    a line per detector whose RAdam the run's decaying learning rate held back
+    (``detector.schedule_advice()``)."""
     if not detectors:
         return "warmup detector: no optimizer step seen yet"
-    return summary_table(_rows(detectors)[1])
+    lines = [summary_table(_rows(detectors)[1])]
+    for name, detector in _labelled(detectors):
+        if (advice := detector.schedule_advice()) is not None:
+            lines.append(f"{name}: {advice}")
+    return "\n".join(lines)
 
 
 def write_outputs(
