@@ -56,3 +56,35 @@ def test_the_readme_and_the_page_quote_the_results_file(task, regime, choice, pr
     assert (
         printed in (ROOT / "README.md").read_text() and printed in (ROOT / "docs" / "decision.md").read_text()
     )
+
+
+def test_the_decision_figure_draws_the_results_file(tmp_path: Path) -> None:
+    """docs/study/decision.png is drawn from the same file: one panel per task and regime that ran
+    the alternatives, each choice's seeds as gaps to the best mean (percent, or absolute loss for
+    the control); the docs show it."""
+    from warmup_study.report import decision_panels, plot_decision
+
+    panels = decision_panels(_entries())
+    with_alternatives = [e for e in _entries() if any(c["arm"].startswith("sf_radam") for c in e["choices"])]
+    assert len(panels) == len(with_alternatives) == 10
+    for panel, entry in zip(panels, with_alternatives):
+        best = min(c["mean"] for c in entry["choices"])
+        assert [len(r["gaps"]) + r["failed"] for r in panel["rows"]] == [c["seeds"] for c in entry["choices"]]
+        for row, choice in zip(panel["rows"], entry["choices"]):
+            mean_gap = sum(row["gaps"]) / len(row["gaps"])
+            expected = (
+                choice["mean"] - best
+                if entry["measure"] == "absolute"
+                else 100 * (choice["mean"] - best) / best
+            )
+            assert mean_gap == pytest.approx(expected, abs=1e-9)
+        assert panel["rows"][0]["name"] == "RAdam" and min(
+            sum(r["gaps"]) / len(r["gaps"]) for r in panel["rows"]
+        ) == pytest.approx(0.0, abs=1e-12)
+    pytest.importorskip("matplotlib")
+    drawn = plot_decision(_entries(), tmp_path / "decision.png")
+    assert drawn.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (
+        "![" in (ROOT / "docs" / "decision.md").read_text()
+        and (ROOT / "docs" / "study" / "decision.png").is_file()
+    )

@@ -38,6 +38,7 @@ from typing import Any
 from radam_integrations import theory
 
 from .plan import run_task, task_plan
+from .spec import with_decay
 
 __all__ = [
     "arm_stats",
@@ -327,7 +328,7 @@ def regime_runs(runs: list[dict[str, Any]], regime: str) -> list[dict[str, Any]]
         if run["spec"]["optimizer"] == "sf_radam" or decay == regime == "constant":
             out.append(run)
         elif decay == regime:
-            out.append({**run, "label": run["label"].removesuffix(f"-{regime}")})
+            out.append({**run, "label": run["label"].removesuffix(with_decay("", regime))})
     return out
 
 

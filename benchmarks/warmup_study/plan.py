@@ -35,7 +35,7 @@ from typing import Any
 
 from radam_integrations import theory
 
-from .spec import PYTORCH_WARMUP, RunSpec
+from .spec import PYTORCH_WARMUP, RunSpec, with_decay
 
 __all__ = ["GRID", "StudyPlan", "TaskPlan", "run_task", "task_plan"]
 
@@ -80,8 +80,7 @@ class TaskPlan:
     @property
     def label(self) -> str:
         """``task@lr`` (``/beta2=...`` unless 0.99): what tables, figures and the results file call it."""
-        suffix = "" if self.beta2 == 0.99 else f"/beta2={self.beta2:g}"
-        return f"{self.task}@{self.lr:g}{suffix}"
+        return label_of(self.task, self.lr, self.beta2)
 
     def regimes(self) -> tuple[str, ...]:
         """``("constant",)``, or with the decayed regime ``("constant", decay)``."""
@@ -199,7 +198,7 @@ class StudyPlan:
                     specs.append(("torch_radam", spec("torch_radam", 0)))  # the step's cost: one seed
                 for warmup in task.grid(self.grid, decay):
                     specs.append((spec("adamw", warmup).arm, spec("adamw", warmup)))
-                specs.append((_decayed("suggested", decay), spec("adamw", suggested)))
+                specs.append((with_decay("suggested", decay), spec("adamw", suggested)))
                 if task.experimental and decay == "constant":
                     specs.append(("adamw-auto", spec("adamw", 0, schedule="auto")))
                     specs.append(("radam_measured", spec("radam_measured", 0)))
@@ -230,12 +229,14 @@ def task_plan(data: dict[str, Any]) -> TaskPlan:
     return TaskPlan(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in known})
 
 
-def _decayed(name: str, decay: str) -> str:
-    return name if decay == "constant" else f"{name}-{decay}"
-
-
 def run_task(run: dict[str, Any]) -> str:
     """The label of the plan's task a run belongs to (runs saved before it was recorded: task@lr)."""
     if "task" in run:
         return str(run["task"])
-    return f"{run['spec']['task']}@{run['spec']['lr']:g}"
+    spec = run["spec"]
+    return label_of(spec["task"], spec["lr"], spec.get("beta2", 0.99))
+
+
+def label_of(task: str, lr: float, beta2: float) -> str:
+    """``task@lr``, with ``/beta2=...`` unless beta2 is 0.99: :attr:`TaskPlan.label`."""
+    return f"{task}@{lr:g}" + ("" if beta2 == 0.99 else f"/beta2={beta2:g}")

@@ -35,8 +35,17 @@ from .analysis import (
 )
 
 __all__ = [
-    "choice_cells", "decision_data", "decision_report", "decision_rows", "decision_sentences",
-    "markdown_report", "plot_task", "terminal_report", "write_report",
+    "choice_cells",
+    "decision_data",
+    "decision_panels",
+    "decision_report",
+    "decision_rows",
+    "decision_sentences",
+    "markdown_report",
+    "plot_decision",
+    "plot_task",
+    "terminal_report",
+    "write_report",
 ]  # fmt: skip
 
 HEADER = ("arm", "warmup", "held-out loss", "accuracy", "diverged", "steps to target", "train loss")
@@ -188,10 +197,11 @@ def rule_sentence(summaries: list[dict[str, Any]]) -> str:
     )
 
 
-def markdown_report(results: dict[str, Any]) -> str:
-    """``study.md``: the overview, then one section per task."""
+def markdown_report(results: dict[str, Any], summaries: list[dict[str, Any]] | None = None) -> str:
+    """``study.md``: the overview, then one section per task (``summaries``: :func:`summarize_study`'s,
+    if already computed)."""
     tasks = {task_label(t): t for t in results["plan"]["tasks"]}
-    summaries = summarize_study(results)
+    summaries = summarize_study(results) if summaries is None else summaries
     parts = [
         "\n".join([
             "| " + " | ".join(OVERVIEW) + " |",
@@ -287,9 +297,8 @@ def decision_sentences(summary: dict[str, Any]) -> list[str]:
     radam, measure = by_arm.get("radam"), summary["measure"]
 
     def versus(c: dict[str, Any]) -> str:
-        if measure == "absolute":
-            return f"{c['mean'] - best['mean']:+.4f} absolute"
-        return f"{100 * (c['mean'] - best['mean']) / best['mean']:+.1f}%"
+        diff = c["mean"] - best["mean"]
+        return gap_text(measure, {"diff": diff, "gap": diff / best["mean"]})
 
     out = [
         f"{summary['task']}: the lowest held-out loss was {best['choice']} ({best['mean']:.4f} ± "
@@ -307,14 +316,14 @@ def decision_sentences(summary: dict[str, Any]) -> list[str]:
     return out
 
 
-def decision_report(results: dict[str, Any]) -> str:
+def decision_report(results: dict[str, Any], summaries: list[dict[str, Any]] | None = None) -> str:
     """``decision.md``: per task and regime, the choices side by side, then the sentences."""
     parts = [
         "Held-out loss: mean ± sample std over seeds; hyperparameters (schedule-free RAdam's lr, the "
         "swept warmup) chosen on the final training loss, never on the held-out split; optimizer step: "
         "median ms per step over seeds; state: bytes of optimizer state per parameter element."
     ]
-    for summary in summarize_study(results):
+    for summary in summarize_study(results) if summaries is None else summaries:
         if not summary["choices"]:
             continue
         parts.append("\n".join([
@@ -329,7 +338,9 @@ def decision_report(results: dict[str, Any]) -> str:
     return "\n\n".join(parts) + "\n"
 
 
-def decision_data(results: dict[str, Any]) -> list[dict[str, Any]]:
+def decision_data(
+    results: dict[str, Any], summaries: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
     """The decision tables as data (``decision.json``): what the docs and the README quote."""
     keys = ("choice", "arm", "mean", "std", "accuracy", "diverged", "seeds", "train", "optimizer_step_ms",
             "state_bytes_per_parameter", "optimizer_class", "betas", "losses")  # fmt: skip
@@ -339,9 +350,90 @@ def decision_data(results: dict[str, Any]) -> list[dict[str, Any]]:
             "choices": [{k: c.get(k) for k in keys} for c in s["choices"]],
             "sentences": decision_sentences(s),
         }
-        for s in summarize_study(results)
+        for s in (summarize_study(results) if summaries is None else summaries)
         if s["choices"]
     ]  # fmt: skip
+
+
+#: The decision figure's short name of each choice (:func:`decision_panels`), by its table name's start.
+SHORT_CHOICES = (
+    ("RAdam, no warmup", "RAdam"),
+    ("schedule-free RAdam", "schedule-free RAdam"),
+    ("AdamW, no warmup", "AdamW, no warmup"),
+    ("AdamW, untuned linear warmup", "AdamW, untuned warmup"),
+    ("AdamW + pytorch_warmup UntunedLinearWarmup", "AdamW + pw UntunedLinear"),
+    ("AdamW + pytorch_warmup UntunedExponentialWarmup", "AdamW + pw UntunedExp"),
+    ("AdamW + pytorch_warmup RAdamWarmup", "AdamW + pw RAdamWarmup"),
+    ("AdamW, swept warmup", "AdamW, swept warmup"),
+    ("AdamW, the detector's suggested warmup", "AdamW, suggested warmup"),
+)
+
+
+def decision_panels(data: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What the decision figure draws, from :func:`decision_data` (or study_decision.json): one
+    panel per task and regime that ran the alternatives, each choice's seeds as gaps to the best
+    choice's mean (percent, or absolute loss where the task's ``measure`` is absolute)."""
+    panels = []
+    for entry in data:
+        choices = entry["choices"]
+        if not any(c["arm"].startswith("sf_radam") for c in choices):
+            continue
+        means = [c["mean"] for c in choices if c["mean"] is not None and math.isfinite(c["mean"])]
+        best = min(means)
+        absolute = entry["measure"] == "absolute"
+        rows = []
+        for c in choices:
+            name = next(
+                (short for start, short in SHORT_CHOICES if c["choice"].startswith(start)), c["choice"]
+            )
+            if name == "schedule-free RAdam" or name == "AdamW, swept warmup":
+                name += f" ({c['arm'].split('@')[-1] if name.startswith('schedule') else c['arm']})"
+            losses = [v for v in c["losses"] if v is not None and math.isfinite(v)]
+            gaps = [v - best if absolute else 100 * (v - best) / best for v in losses]
+            rows.append({"name": name, "gaps": gaps, "failed": len(c["losses"]) - len(losses)})
+        panels.append({
+            "title": entry["task"] + ("" if entry["regime"] == "constant" else f", {entry['regime']} decay"),
+            "unit": "held-out loss above the best" + ("" if absolute else " (%)"),
+            "rows": rows,
+        })  # fmt: skip
+    return panels
+
+
+def plot_decision(data: list[dict[str, Any]], path: Path) -> Path:
+    """``decision.png``: per task and regime, every choice's seeds against the best choice (needs
+    matplotlib). RAdam is drawn in red, schedule-free RAdam in blue, AdamW in grey."""
+    from warmup_ablation.console import pyplot
+
+    plt = pyplot()
+    panels = decision_panels(data)
+    rows = (len(panels) + 1) // 2
+    fig, axes = plt.subplots(rows, 2, figsize=(13, 2.9 * rows), squeeze=False)
+    for ax, panel in zip(axes.flat, panels):
+        names = [r["name"] for r in panel["rows"]]
+        for y, row in enumerate(panel["rows"]):
+            color = "C3" if row["name"] == "RAdam" else "C0" if row["name"].startswith("schedule") else "0.45"
+            ax.scatter(row["gaps"], [y] * len(row["gaps"]), color=color, s=18, zorder=3)
+            if row["gaps"]:
+                ax.plot([sum(row["gaps"]) / len(row["gaps"])] * 2, [y - 0.3, y + 0.3], color=color, lw=2)
+            if row["failed"]:
+                ax.annotate(f"{row['failed']} diverged", (1.0, y), xycoords=("axes fraction", "data"),
+                            ha="right", va="center", fontsize=7, color="C3")  # fmt: skip
+        ax.axvline(0, color="0.7", lw=0.8)
+        ax.set_yticks(range(len(names)), names, fontsize=7)
+        ax.invert_yaxis()
+        ax.set_title(panel["title"], fontsize=9)
+        ax.set_xlabel(panel["unit"], fontsize=8)
+        ax.tick_params(axis="x", labelsize=7)
+    for ax in list(axes.flat)[len(panels) :]:
+        ax.axis("off")
+    fig.suptitle(
+        "Which should I use? Each dot a seed, each bar the mean; 0 is the best choice's mean", fontsize=10
+    )
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
 
 
 def plot_task(results: dict[str, Any], summary: dict[str, Any], path: Path) -> Path:
@@ -409,17 +501,20 @@ def write_report(results: dict[str, Any], out: Path, *, plot: bool = True) -> li
     """``study.md`` and (with matplotlib) one figure per task in ``out``; returns the paths."""
     from radam_integrations.files import atomic_write, write_json
 
-    written = []
+    written, summaries = [], summarize_study(results)
     with atomic_write(out / "study.md", "w") as fh:
-        fh.write(markdown_report(results))
+        fh.write(markdown_report(results, summaries))
     written.append(out / "study.md")
     with atomic_write(out / "decision.md", "w") as fh:
-        fh.write(decision_report(results))
+        fh.write(decision_report(results, summaries))
     written.append(out / "decision.md")
-    write_json(out / "decision.json", decision_data(results))
+    decision = decision_data(results, summaries)
+    write_json(out / "decision.json", decision)
     written.append(out / "decision.json")
     if plot:
-        for summary in summarize_study(results):
+        if decision_panels(decision):
+            written.append(plot_decision(decision, out / "decision.png"))
+        for summary in summaries:
             name = summary["plan_task"].replace("/", "_").replace("@", "_lr")
             if summary["regime"] != "constant":
                 name += f"_{summary['regime']}"

@@ -40,6 +40,11 @@ SCHEDULES = ("linear", "auto", *PYTORCH_WARMUP)
 DECAYS = ("constant", "linear", "cosine")
 
 
+def with_decay(name: str, decay: str) -> str:
+    """An arm's name under ``decay``: ``radam`` -> ``radam-linear`` (unchanged for ``"constant"``)."""
+    return name if decay == "constant" else f"{name}-{decay}"
+
+
 @dataclass(frozen=True)
 class RunSpec:
     """One training run of the study.
@@ -113,7 +118,7 @@ class RunSpec:
             name = f"{self.optimizer}-{self.schedule}"
         else:
             name = self.optimizer if self.warmup_steps == 0 else f"{self.optimizer}-w{self.warmup_steps}"
-        return name if self.decay == "constant" else f"{name}-{self.decay}"
+        return with_decay(name, self.decay)
 
     @property
     def measures(self) -> bool:
