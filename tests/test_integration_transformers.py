@@ -908,3 +908,20 @@ def test_the_schedule_advice_needs_no_detector(tmp_path: Path, capsys) -> None:
     expected = theory.decayed_rectification(0.999, 12, "linear").note()
     assert len(said["ours"]) == len(said["torch"]) == 1 and expected in said["ours"][0] == said["torch"][0]
     assert said["warmup"] == []
+
+
+def test_the_schedule_advice_never_fails_a_run_on_an_optimizer_it_cannot_read(tmp_path: Path) -> None:
+    """Patch 11 runs for every Trainer once registered: DeepSpeed's placeholder optimizer (which the
+    Trainer hands to create_scheduler when the DeepSpeed config builds the optimizer) or none at all
+    give no advice rather than an error."""
+    from accelerate.utils.deepspeed import DummyOptim
+
+    from radam_integrations.integrations.transformers import _schedule_advice
+
+    args = training_args(tmp_path, adam_beta2=0.999, lr_scheduler_type="linear")
+    placeholder = DummyOptim(params=list(tiny_gpt2().parameters()))
+    assert _schedule_advice(args, 12, placeholder) is None and _schedule_advice(args, 12, None) is None
+    radam = RAdam(tiny_gpt2().parameters(), betas=(0.9, 0.999))
+    assert _schedule_advice(args, 12, radam).startswith(
+        "radam-integrations: beta2=0.999, 12 steps, linear decay"
+    )

@@ -62,6 +62,7 @@ from .._measured import advice
 from ..optim import RAdam
 from ..warmup import (
     DetectorConfig,
+    UnsupportedOptimizerError,
     WarmupDetector,
     check_metric_choice,
     claims,
@@ -196,7 +197,10 @@ def _schedule_advice(args: Any, steps: int, optimizer: Any) -> str | None:
     decay = optim_name(args.lr_scheduler_type)
     if decay not in ("linear", "cosine") or transformers_args.warmup_given(args):
         return None
-    inner, _ = unwrap_optimizer(optimizer)
+    try:
+        inner, _ = unwrap_optimizer(optimizer)
+    except UnsupportedOptimizerError:  # no optimizer yet, or DeepSpeed's placeholder: nothing to say
+        return None
     if not isinstance(inner, (RAdam, torch.optim.RAdam)) or not inner.param_groups or steps < 1:
         return None
     group = inner.param_groups[0]
