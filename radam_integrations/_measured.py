@@ -1,10 +1,12 @@
 """What ``make study`` measured where RAdam meets a decay at the same beta2: the alternatives advice names.
 
-The schedule advice (:meth:`radam_integrations.theory.DecayedRectification.note`, printed by
-``radam-integrations schedule`` and by the HF detector callback) says what the arithmetic does to
-RAdam's steps; :func:`measured_alternative` adds what the study measured on its tasks at the same
-beta2 and decay. Every number here is the study's (``benchmarks/results/study_decision.json``, the
-tables of docs/decision.md); ``tests/test_measured.py`` checks each one against that file.
+The schedule advice (:meth:`radam_integrations.theory.DecayedRectification.note`) says what the
+arithmetic does to RAdam's steps; :func:`measured_alternative` adds what the study measured on its
+tasks at the same beta2 and decay, and :func:`advice` puts the two together. It is printed by
+``radam-integrations schedule``, by the HF Trainer when it builds a decay for RAdam, and by the
+detector's summary for the schedule a run had. Every number here is the study's
+(``benchmarks/results/study_decision.json``, the tables of docs/decision.md);
+``tests/test_measured.py`` checks each one against that file.
 
 Example:
     >>> print(measured_alternative(0.999, "linear")[:59])
@@ -91,8 +93,8 @@ def advice(decayed: DecayedRectification) -> str | None:
     """The note on ``decayed`` (:meth:`~radam_integrations.theory.DecayedRectification.note`) and,
     after it, what the study measured at its beta2 and decay; ``None`` when the note says nothing.
 
-    The one text every surface prints: the HF detector callback before the run, the detector's
-    summary after it (:mod:`radam_integrations.warmup.schedule`).
+    The one text every surface prints: the HF Trainer before the run, the detector's summary after
+    it (:mod:`radam_integrations.warmup.schedule`).
     """
     note = decayed.note()
     if note is None:
