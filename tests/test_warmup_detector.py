@@ -499,9 +499,10 @@ def test_the_summary_says_what_the_runs_decay_did_to_radam() -> None:
     assert run(lambda p: torch.optim.AdamW(p, lr=1e-3), "linear").schedule_advice() is None
     assert run(lambda p: RAdam(p, lr=1e-3, betas=(0.9, 0.999)), None).schedule_advice() is None
     # at beta2 0.99 a 300-step decay still holds RAdam below half its base lr (r_t reaches 0.5 at
-    # step 61): the note, without a measured sentence (the advice quotes the study at 0.999 only)
+    # step 61): the note, with what the study measured under a linear decay at 0.99 (GPT-2)
     radam_099 = run(lambda p: RAdam(p, lr=1e-3, betas=(0.9, 0.99)), "linear").schedule_advice()
-    assert radam_099 == theory.decayed_rectification(0.99, steps, "linear").note() is not None
+    assert radam_099 == advice(theory.decayed_rectification(0.99, steps, "linear")) is not None
+    assert "at beta2 0.99, 600 steps, linear decay" in radam_099
 
 
 def test_the_learning_rate_is_a_metric_and_survives_a_checkpoint() -> None:
