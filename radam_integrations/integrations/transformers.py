@@ -214,19 +214,22 @@ def _schedule_advice(args: Any, steps: int, optimizer: Any) -> str | None:
     )
 
 
-#: The optimizers whose schedule advice was printed: once each, by whichever of the scheduler
-#: hook and the detector's callback sees it first.
+#: The optimizers whose schedule was considered: once each, by whichever of the scheduler hook
+#: and the detector's callback sees it first (both see the same run's arguments and length).
 _ADVISED: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
 def _say_schedule_advice(args: Any, steps: int, optimizer: Any) -> None:
-    """Print :func:`_schedule_advice` once per optimizer, when it has something to say."""
-    said = _schedule_advice(args, steps, optimizer)
-    if said is None:
+    """Print :func:`_schedule_advice` when it has something to say, considering each optimizer
+    once (its arithmetic is one pass over the run's steps)."""
+    try:
+        inner = unwrap_optimizer(optimizer)[0]
+    except UnsupportedOptimizerError:
         return
-    inner = unwrap_optimizer(optimizer)[0]
-    if inner not in _ADVISED:
-        _ADVISED.add(inner)
+    if inner in _ADVISED:
+        return
+    _ADVISED.add(inner)
+    if (said := _schedule_advice(args, steps, optimizer)) is not None:
         say(said)
 
 
